@@ -141,12 +141,16 @@ static inline int _vtr_ring_free(struct vtr_ring *r, uint32_t want)
 	return (int)(r->size - used);
 }
 
-/* Items ready as the consumer sees them, refreshing the cache only if fewer than want. */
-static inline int _vtr_ring_ready(struct vtr_ring *r, uint32_t want)
+/*
+ * Items ready as the consumer sees them. The producer's line is re-read only when the cache
+ * says empty: a consumer that keeps up would otherwise pull that line on every partial
+ * batch and make each of the producer's publishes a coherence miss.
+ */
+static inline int _vtr_ring_ready(struct vtr_ring *r)
 {
 	uint32_t avail = r->cached - r->head;
 
-	if (avail < want) {
+	if (avail == 0) {
 		/* A2: pairs with R1; slots up to prod are written before prod moves. */
 		uint32_t prod = vshm_load_acquire(&r->sh->prod);
 
@@ -175,7 +179,7 @@ static inline int vtr_ring_push(struct vtr_ring *r, const void *elem)
 /* Pop one element. 1 popped, 0 ring empty, -EPROTO producer index corrupt. */
 static inline int vtr_ring_pop(struct vtr_ring *r, void *elem)
 {
-	int av = _vtr_ring_ready(r, 1);
+	int av = _vtr_ring_ready(r);
 
 	if (av <= 0)
 		return av;
@@ -233,7 +237,7 @@ static inline int vtr_ring_push_burst(struct vtr_ring *r, const void *elems, uin
 /* Pop up to n elements into elems, publishing once. Count (0 if empty) or -EPROTO. */
 static inline int vtr_ring_pop_burst(struct vtr_ring *r, void *elems, uint32_t n)
 {
-	int av = _vtr_ring_ready(r, n);
+	int av = _vtr_ring_ready(r);
 
 	if (av <= 0)
 		return av;
@@ -244,6 +248,38 @@ static inline int vtr_ring_pop_burst(struct vtr_ring *r, void *elems, uint32_t n
 	/* R2: pairs with A1. */
 	vshm_store_release(&r->sh->cons, r->head);
 	return (int)n;
+}
+
+/*
+ * Consumer, while it waits on an empty ring: ask for the line of the next slot, so that it
+ * travels towards this core together with the index instead of as a second miss after it.
+ */
+static inline void vtr_ring_prefetch_next(const struct vtr_ring *r)
+{
+	__builtin_prefetch(_vtr_ring_slot(r, r->head), 0, 3);
+}
+
+/* Polls a consumer makes without pause before it starts pausing between polls. */
+#define VTR_RING_TIGHT_POLLS 128u
+
+/*
+ * Busy-wait pop for up to max_polls polls: 1 popped, 0 budget spent, -EPROTO.
+ * The first polls are tight (a round trip is shorter than a few pauses) and prefetch the
+ * next slot; after VTR_RING_TIGHT_POLLS each poll also pauses. The sleep step of the wait
+ * ladder is the queue pair's business, not the ring's.
+ */
+static inline int vtr_ring_pop_spin(struct vtr_ring *r, void *elem, uint64_t max_polls)
+{
+	for (uint64_t i = 0; i < max_polls; i++) {
+		int n = vtr_ring_pop(r, elem);
+
+		if (n)
+			return n;
+		vtr_ring_prefetch_next(r);
+		if (i >= VTR_RING_TIGHT_POLLS)
+			vshm_cpu_relax();
+	}
+	return 0;
 }
 
 /* Elements in the ring as this side can tell (may be stale by the other side's progress). */

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "perf/common/bench.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static double g_tsc_ghz;
+static uint64_t g_tsc_tick;
+
+double bench_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_tsc_calibrate(void)
+{
+	if (g_tsc_ghz > 0)
+		return;
+	double t0 = bench_now_s();
+	uint64_t c0 = bench_tsc();
+	while (bench_now_s() - t0 < 0.05)
+		;
+	double t1 = bench_now_s();
+	uint64_t c1 = bench_tsc();
+	g_tsc_ghz = (double)(c1 - c0) / ((t1 - t0) * 1e9);
+
+	/* The tick: the most common non-zero step between back-to-back reads. */
+	uint64_t steps[64], prev = __rdtsc();
+	for (int k = 0; k < 64;) {
+		uint64_t t = __rdtsc();
+		if (t != prev)
+			steps[k++] = t - prev;
+		prev = t;
+	}
+	bench_sort_u64(steps, 64);
+	uint64_t best = steps[0];
+	for (int i = 0, run = 0, best_run = 0; i < 64; i++) {
+		run = (i && steps[i] == steps[i - 1]) ? run + 1 : 1;
+		if (run > best_run) {
+			best_run = run;
+			best = steps[i];
+		}
+	}
+	g_tsc_tick = best ? best : 1;
+}
+
+uint64_t bench_tsc_tick(void)
+{
+	if (!g_tsc_tick)
+		bench_tsc_calibrate();
+	return g_tsc_tick;
+}
+
+double bench_tsc_ghz(void)
+{
+	if (g_tsc_ghz <= 0)
+		bench_tsc_calibrate();
+	return g_tsc_ghz;
+}
+
+int bench_pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
+	return 0;
+}
+
+static int _cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void bench_sort_u64(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), _cmp_u64);
+}
+
+uint64_t bench_pct_sorted(const uint64_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+double bench_pct_interp(const uint64_t *v, size_t n, double p, uint64_t tick)
+{
+	if (n == 0)
+		return 0;
+	if (tick <= 1)
+		return (double)bench_pct_sorted(v, n, p);
+	double rank = p / 100.0 * (double)n;
+	size_t i = (size_t)rank < n ? (size_t)rank : n - 1;
+	/* The step holding the rank spans [v - tick/2, v + tick/2); find its population. */
+	uint64_t lo_v = v[i] > tick / 2 ? v[i] - tick / 2 : 0, hi_v = v[i] + (tick + 1) / 2;
+	size_t lo = i, hi = i;
+	while (lo > 0 && v[lo - 1] >= lo_v)
+		lo--;
+	while (hi + 1 < n && v[hi + 1] < hi_v)
+		hi++;
+	double frac = (rank - (double)lo) / (double)(hi - lo + 1);
+	if (frac < 0)
+		frac = 0;
+	if (frac > 1)
+		frac = 1;
+	return (double)lo_v + frac * (double)tick;
+}
+
+static int _cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_median(const double *v, size_t n)
+{
+	double tmp[64];
+
+	if (n == 0 || n > 64)
+		return 0;
+	memcpy(tmp, v, n * sizeof(*v));
+	qsort(tmp, n, sizeof(*tmp), _cmp_d);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+double bench_min(const double *v, size_t n)
+{
+	double m = n ? v[0] : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
+	return m;
+}
+
+double bench_max(const double *v, size_t n)
+{
+	double m = n ? v[0] : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (v[i] > m)
+			m = v[i];
+	return m;
+}
+
+struct bench_json_ent {
+	char key[64];
+	int is_str;
+	double num;
+	char str[128];
+};
+
+struct bench_json {
+	size_t n;
+	struct bench_json_ent e[256];
+};
+
+struct bench_json *bench_json_new(void)
+{
+	return calloc(1, sizeof(struct bench_json));
+}
+
+static struct bench_json_ent *_json_slot(struct bench_json *j, const char *key)
+{
+	for (size_t i = 0; i < j->n; i++)
+		if (!strcmp(j->e[i].key, key))
+			return &j->e[i];
+	if (j->n == sizeof(j->e) / sizeof(j->e[0]))
+		return NULL;
+	struct bench_json_ent *e = &j->e[j->n++];
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	return e;
+}
+
+void bench_json_num(struct bench_json *j, const char *key, double v)
+{
+	struct bench_json_ent *e = _json_slot(j, key);
+
+	if (e) {
+		e->is_str = 0;
+		e->num = v;
+	}
+}
+
+void bench_json_str(struct bench_json *j, const char *key, const char *v)
+{
+	struct bench_json_ent *e = _json_slot(j, key);
+
+	if (e) {
+		e->is_str = 1;
+		snprintf(e->str, sizeof(e->str), "%s", v);
+	}
+}
+
+void bench_json_machine(struct bench_json *j)
+{
+	char model[128] = "unknown", line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	struct utsname u;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char *c = strchr(line, ':');
+			if (!strncmp(line, "model name", 10) && c) {
+				snprintf(model, sizeof(model), "%s", c + 2);
+				model[strcspn(model, "\n")] = 0;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	bench_json_str(j, "machine.cpu", model);
+	bench_json_num(j, "machine.cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+	if (uname(&u) == 0)
+		bench_json_str(j, "machine.kernel", u.release);
+}
+
+static void _json_escape(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+int bench_json_write(const struct bench_json *j, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs("{\n", f);
+	for (size_t i = 0; i < j->n; i++) {
+		fputs("  ", f);
+		_json_escape(f, j->e[i].key);
+		fputs(": ", f);
+		if (j->e[i].is_str)
+			_json_escape(f, j->e[i].str);
+		else
+			fprintf(f, "%.6g", j->e[i].num);
+		fputs(i + 1 < j->n ? ",\n" : "\n", f);
+	}
+	fputs("}\n", f);
+	if (fclose(f) != 0)
+		return -errno;
+	return 0;
+}
+
+void bench_json_free(struct bench_json *j)
+{
+	free(j);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What every perf/ program shares: TSC timing, CPU pinning, percentiles over samples,
+ * median/min/max over repetitions, machine facts and the flat JSON of
+ * shared/notes/results-schema.md. Functions return 0 or -errno.
+ */
+#ifndef PERF_BENCH_H
+#define PERF_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <x86intrin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Cycles since an arbitrary point; the lfence keeps earlier loads from drifting past it. */
+static inline uint64_t bench_tsc(void)
+{
+	_mm_lfence();
+	uint64_t t = __rdtsc();
+	_mm_lfence();
+	return t;
+}
+
+/* Measures the TSC rate against CLOCK_MONOTONIC_RAW (~50 ms). Idempotent. */
+void bench_tsc_calibrate(void);
+double bench_tsc_ghz(void);
+static inline double bench_cycles_to_ns(uint64_t c)
+{
+	return (double)c / bench_tsc_ghz();
+}
+double bench_now_s(void);
+
+/* Pins the calling thread to cpu. 0 or -errno. */
+int bench_pin(int cpu);
+
+/* Smallest step the TSC advances by here (1 on most machines; ~26 cycles in some VMs). */
+uint64_t bench_tsc_tick(void);
+
+/* Sorts samples in place; p in [0,100]. */
+void bench_sort_u64(uint64_t *v, size_t n);
+uint64_t bench_pct_sorted(const uint64_t *v, size_t n, double p);
+/*
+ * Percentile of sorted samples that were quantized to steps of tick: the rank is placed
+ * inside its step by the share of samples that fall on that step (the grouped-data
+ * median), instead of snapping to the step. Returns the same unit as the samples.
+ */
+double bench_pct_interp(const uint64_t *v, size_t n, double p, uint64_t tick);
+
+/* Median of n doubles (copied, not modified), and min/max. */
+double bench_median(const double *v, size_t n);
+double bench_min(const double *v, size_t n);
+double bench_max(const double *v, size_t n);
+
+/* Flat JSON object of numbers and strings, written at the end. */
+struct bench_json;
+struct bench_json *bench_json_new(void);
+void bench_json_num(struct bench_json *j, const char *key, double v);
+void bench_json_str(struct bench_json *j, const char *key, const char *v);
+/* Adds machine.cpu, machine.cores, machine.kernel. */
+void bench_json_machine(struct bench_json *j);
+int bench_json_write(const struct bench_json *j, const char *path);
+void bench_json_free(struct bench_json *j);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PERF_BENCH_H */
