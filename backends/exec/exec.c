@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+// The exec plugin: dlopen a library (by name/path, or a LIB resource's
+// file), look up a symbol and call it as
+//   int fn(struct vaccel_arg *in, size_t nr_in,
+//          struct vaccel_arg *out, size_t nr_out).
+// A library or symbol that cannot be found is an error, never a crash.
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vaccel.h>
+
+typedef int (*exec_user_fn)(struct vaccel_arg *in, size_t nr_in,
+			    struct vaccel_arg *out, size_t nr_out);
+
+/* Open, find, call, close. Each call opens the library afresh, as upstream
+ * does, so a rebuilt library is picked up and nothing is cached per
+ * session. */
+static int exec_call(struct vaccel_session *sess, const char *lib,
+		     const char *sym, struct vaccel_arg *read, size_t nr_read,
+		     struct vaccel_arg *write, size_t nr_write)
+{
+	void *dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		const char *e = dlerror();
+		vaccel_error("[exec] session:%" PRId64
+			     " cannot open library %s: %s",
+			     sess->id, lib, e ? e : "unknown error");
+		return VACCEL_ENOENT;
+	}
+	dlerror();
+	void *p = dlsym(dl, sym);
+	if (!p) {
+		const char *e = dlerror();
+		vaccel_error("[exec] session:%" PRId64
+			     " no symbol %s in %s: %s",
+			     sess->id, sym, lib, e ? e : "not found");
+		dlclose(dl);
+		return VACCEL_ENOENT;
+	}
+	exec_user_fn fn = (exec_user_fn)p;
+	int ret = fn(read, nr_read, write, nr_write);
+	if (ret)
+		vaccel_debug("[exec] session:%" PRId64 " %s:%s returned %d",
+			     sess->id, lib, sym, ret);
+	dlclose(dl);
+	return ret;
+}
+
+static int exec_exec(struct vaccel_session *sess, const char *library,
+		     const char *fn_symbol, struct vaccel_arg *read,
+		     size_t nr_read, struct vaccel_arg *write, size_t nr_write)
+{
+	vaccel_debug("[exec] session:%" PRId64 " exec %s:%s", sess->id,
+		     library, fn_symbol);
+	return exec_call(sess, library, fn_symbol, read, nr_read, write,
+			 nr_write);
+}
+
+/* Copy a memory-only resource into a memfd, which dlopen can open by its
+ * /proc path. Returns the fd or -errno. */
+static int exec_memfd(const struct vaccel_blob *blob)
+{
+	int fd = memfd_create("vaccel-exec-lib", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	const uint8_t *p = blob->data;
+	size_t left = blob->size;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = errno;
+			close(fd);
+			return -err;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	return fd;
+}
+
+static int exec_from_memory(struct vaccel_session *sess,
+			    const struct vaccel_blob *blob, const char *sym,
+			    struct vaccel_arg *read, size_t nr_read,
+			    struct vaccel_arg *out, size_t nr_out)
+{
+	int fd = exec_memfd(blob);
+	if (fd < 0) {
+		vaccel_error("[exec] session:%" PRId64 " memfd: %s", sess->id,
+			     strerror(-fd));
+		return -fd;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int ret = exec_call(sess, path, sym, read, nr_read, out, nr_out);
+	close(fd);
+	return ret;
+}
+
+static int exec_exec_with_resource(struct vaccel_session *sess,
+				   struct vaccel_resource *res,
+				   const char *fn_symbol,
+				   struct vaccel_arg *read, size_t nr_read,
+				   struct vaccel_arg *write, size_t nr_write)
+{
+	vaccel_debug("[exec] session:%" PRId64 " exec resource %" PRId64
+		     " :%s",
+		     sess->id, res->id, fn_symbol);
+	if (res->nr_paths > 0 && res->paths[0])
+		return exec_call(sess, res->paths[0], fn_symbol, read, nr_read,
+				 write, nr_write);
+	if (res->nr_blobs > 0 && res->blobs[0] && res->blobs[0]->data)
+		return exec_from_memory(sess, res->blobs[0], fn_symbol, read,
+					nr_read, write, nr_write);
+	vaccel_error("[exec] session:%" PRId64 " resource %" PRId64
+		     " has no file or data",
+		     sess->id, res->id);
+	return VACCEL_EINVAL;
+}
+
+static struct vaccel_op exec_ops[] = {
+	VACCEL_OP_INIT(exec_ops[0], VACCEL_OP_EXEC, exec_exec),
+	VACCEL_OP_INIT(exec_ops[1], VACCEL_OP_EXEC_WITH_RESOURCE,
+		       exec_exec_with_resource),
+};
+
+static int exec_init(void)
+{
+	return vaccel_plugin_register_ops(exec_ops,
+					  sizeof(exec_ops) / sizeof(exec_ops[0]));
+}
+
+static int exec_fini(void)
+{
+	return VACCEL_OK;
+}
+
+VACCEL_PLUGIN(.name = "exec", .version = "0.1", .vaccel_version = VACCEL_VERSION,
+	      .type = VACCEL_PLUGIN_GENERIC,
+	      .init = exec_init, .fini = exec_fini)

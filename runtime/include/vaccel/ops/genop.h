@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "vaccel/arg.h"
+#include "vaccel/session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* read[0] holds the op type (1, 2, 4 or 8 bytes); the rest are that op's
+ * arguments in upstream's order. Supported: NOOP, EXEC, EXEC_WITH_RESOURCE,
+ * BLAS_SGEMM; other known types give VACCEL_ENOTSUP. */
+int vaccel_genop(struct vaccel_session *sess, struct vaccel_arg *read,
+		 int nr_read, struct vaccel_arg *write, int nr_write);
+
+#ifdef __cplusplus
+}
+#endif

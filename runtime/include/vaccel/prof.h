@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+// Profiling regions; they record only when VACCEL_PROFILING_ENABLED is set.
+#pragma once
+
+#include "op.h"
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vaccel_prof_sample {
+	/* CLOCK_MONOTONIC ns at region entry */
+	uint64_t start;
+	/* ns spent inside; UINT64_MAX while the sample is open */
+	uint64_t time;
+};
+
+struct vaccel_prof_region {
+	const char *name;
+	bool name_owned;
+	size_t nr_entries;
+	struct vaccel_prof_sample *samples;
+	size_t size;
+	/* start/stop/print may be called from several threads */
+	pthread_mutex_t lock;
+};
+
+#define VACCEL_PROF_REGION_INIT(name) \
+	{ (name), false, 0, NULL, 0, PTHREAD_MUTEX_INITIALIZER }
+
+bool vaccel_prof_enabled(void);
+int vaccel_prof_region_start(struct vaccel_prof_region *region);
+int vaccel_prof_region_stop(struct vaccel_prof_region *region);
+/* Logs "[prof] <name>: total_time: N nsec nr_entries: M" at info level. */
+int vaccel_prof_region_print(struct vaccel_prof_region *region);
+int vaccel_prof_region_init(struct vaccel_prof_region *region,
+			    const char *name);
+int vaccel_prof_region_release(struct vaccel_prof_region *region);
+/* ours: sum of closed samples, ns */
+uint64_t vaccel_prof_region_total_ns(struct vaccel_prof_region *region);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// Names of the op types.
+#include "rt.h"
+
+#define RT_OP_NAME(t) [VACCEL_OP_##t] = #t
+static const char *const rt_op_names[VACCEL_OP_MAX] = {
+	RT_OP_NAME(NOOP),
+	RT_OP_NAME(EXEC),
+	RT_OP_NAME(EXEC_WITH_RESOURCE),
+	RT_OP_NAME(IMAGE_CLASSIFY),
+	RT_OP_NAME(IMAGE_DETECT),
+	RT_OP_NAME(IMAGE_SEGMENT),
+	RT_OP_NAME(IMAGE_POSE),
+	RT_OP_NAME(IMAGE_DEPTH),
+	RT_OP_NAME(TF_MODEL_LOAD),
+	RT_OP_NAME(TF_MODEL_UNLOAD),
+	RT_OP_NAME(TF_MODEL_RUN),
+	RT_OP_NAME(TFLITE_MODEL_LOAD),
+	RT_OP_NAME(TFLITE_MODEL_UNLOAD),
+	RT_OP_NAME(TFLITE_MODEL_RUN),
+	RT_OP_NAME(TORCH_MODEL_LOAD),
+	RT_OP_NAME(TORCH_MODEL_RUN),
+	RT_OP_NAME(TORCH_SGEMM),
+	RT_OP_NAME(BLAS_SGEMM),
+	RT_OP_NAME(FPGA_ARRAYCOPY),
+	RT_OP_NAME(FPGA_MMULT),
+	RT_OP_NAME(FPGA_PARALLEL),
+	RT_OP_NAME(FPGA_VECTORADD),
+	RT_OP_NAME(MINMAX),
+	RT_OP_NAME(OPENCV),
+};
+
+/* Full names: "VACCEL_OP_" + base name, built once at compile time. */
+#define RT_OP_FULL(t) [VACCEL_OP_##t] = "VACCEL_OP_" #t
+static const char *const rt_op_full_names[VACCEL_OP_MAX] = {
+	RT_OP_FULL(NOOP),
+	RT_OP_FULL(EXEC),
+	RT_OP_FULL(EXEC_WITH_RESOURCE),
+	RT_OP_FULL(IMAGE_CLASSIFY),
+	RT_OP_FULL(IMAGE_DETECT),
+	RT_OP_FULL(IMAGE_SEGMENT),
+	RT_OP_FULL(IMAGE_POSE),
+	RT_OP_FULL(IMAGE_DEPTH),
+	RT_OP_FULL(TF_MODEL_LOAD),
+	RT_OP_FULL(TF_MODEL_UNLOAD),
+	RT_OP_FULL(TF_MODEL_RUN),
+	RT_OP_FULL(TFLITE_MODEL_LOAD),
+	RT_OP_FULL(TFLITE_MODEL_UNLOAD),
+	RT_OP_FULL(TFLITE_MODEL_RUN),
+	RT_OP_FULL(TORCH_MODEL_LOAD),
+	RT_OP_FULL(TORCH_MODEL_RUN),
+	RT_OP_FULL(TORCH_SGEMM),
+	RT_OP_FULL(BLAS_SGEMM),
+	RT_OP_FULL(FPGA_ARRAYCOPY),
+	RT_OP_FULL(FPGA_MMULT),
+	RT_OP_FULL(FPGA_PARALLEL),
+	RT_OP_FULL(FPGA_VECTORADD),
+	RT_OP_FULL(MINMAX),
+	RT_OP_FULL(OPENCV),
+};
+
+const char *vaccel_op_type_to_base_str(vaccel_op_type_t type)
+{
+	if ((unsigned)type >= VACCEL_OP_MAX)
+		return "MAX";
+	return rt_op_names[type];
+}
+
+const char *vaccel_op_type_to_str(vaccel_op_type_t type)
+{
+	if ((unsigned)type >= VACCEL_OP_MAX)
+		return "VACCEL_OP_MAX";
+	return rt_op_full_names[type];
+}

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: Apache-2.0
+// Resources: creation from paths or a buffer, the live-resource registry,
+// and registration with sessions (which keeps the refcount).
+#include "rt.h"
+#include "session_res.h"
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static pthread_mutex_t rt_res_lock = PTHREAD_MUTEX_INITIALIZER;
+static vaccel_list_t rt_res_live = VACCEL_LIST_ENTRY_INIT(rt_res_live);
+static vaccel_id_t rt_next_res_id = 1;
+
+static const char *const rt_res_type_names[VACCEL_RESOURCE_MAX] = {
+	[VACCEL_RESOURCE_LIB] = "VACCEL_RESOURCE_LIB",
+	[VACCEL_RESOURCE_DATA] = "VACCEL_RESOURCE_DATA",
+	[VACCEL_RESOURCE_MODEL] = "VACCEL_RESOURCE_MODEL",
+};
+
+const char *vaccel_resource_type_to_str(vaccel_resource_type_t type)
+{
+	if ((unsigned)type >= VACCEL_RESOURCE_MAX)
+		return "VACCEL_RESOURCE_MAX";
+	return rt_res_type_names[type];
+}
+
+long int vaccel_resource_refcount(const struct vaccel_resource *res)
+{
+	if (!res)
+		return -VACCEL_EINVAL;
+	return (long int)__atomic_load_n(&res->refcount, __ATOMIC_ACQUIRE);
+}
+
+void rt_resource_refcount_inc(struct vaccel_resource *res)
+{
+	__atomic_fetch_add(&res->refcount, 1, __ATOMIC_ACQ_REL);
+}
+
+void rt_resource_refcount_dec(struct vaccel_resource *res)
+{
+	__atomic_fetch_sub(&res->refcount, 1, __ATOMIC_ACQ_REL);
+}
+
+static void _free_blobs(struct vaccel_resource *res)
+{
+	for (size_t i = 0; i < res->nr_blobs; i++) {
+		struct vaccel_blob *b = res->blobs[i];
+		if (!b)
+			continue;
+		free(b->name);
+		free(b->path);
+		free(b->data);
+		free(b);
+	}
+	free(res->blobs);
+	res->blobs = NULL;
+	res->nr_blobs = 0;
+}
+
+static void _free_fields(struct vaccel_resource *res)
+{
+	for (size_t i = 0; i < res->nr_paths; i++) {
+		if (res->rundir && res->paths[i])
+			unlink(res->paths[i]);
+		free(res->paths[i]);
+	}
+	free(res->paths);
+	res->paths = NULL;
+	res->nr_paths = 0;
+	if (res->rundir) {
+		rmdir(res->rundir);
+		free(res->rundir);
+		res->rundir = NULL;
+	}
+	_free_blobs(res);
+}
+
+static struct vaccel_blob *_blob_new(const char *name, const char *path,
+				     const void *data, size_t size)
+{
+	struct vaccel_blob *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->name = strdup(name);
+	b->path = path ? strdup(path) : NULL;
+	b->size = size;
+	if (data) {
+		b->data = malloc(size ? size : 1);
+		if (b->data)
+			memcpy(b->data, data, size);
+	}
+	if (!b->name || (path && !b->path) || (data && !b->data)) {
+		free(b->name);
+		free(b->path);
+		free(b->data);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Give res an id and publish it in the live list. */
+static void _publish(struct vaccel_resource *res)
+{
+	res->id = __atomic_fetch_add(&rt_next_res_id, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&rt_res_lock);
+	vaccel_list_add_tail(&rt_res_live, &res->entry);
+	pthread_mutex_unlock(&rt_res_lock);
+	vaccel_debug("resource:%" PRId64 " new, %s, %zu file(s)", res->id,
+		     vaccel_resource_type_to_str(res->type), res->nr_blobs);
+}
+
+static void _reset(struct vaccel_resource *res, vaccel_resource_type_t type)
+{
+	memset(res, 0, sizeof(*res));
+	res->type = type;
+	vaccel_list_init(&res->entry);
+}
+
+int vaccel_resource_init_multi(struct vaccel_resource *res, const char **paths,
+			       size_t nr_paths, vaccel_resource_type_t type)
+{
+	if (!res || !paths || !nr_paths ||
+	    (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+
+	_reset(res, type);
+	for (size_t i = 0; i < nr_paths; i++) {
+		struct stat st;
+		if (!paths[i])
+			return VACCEL_EINVAL;
+		if (stat(paths[i], &st) != 0) {
+			int err = errno;
+			vaccel_error("Resource path %s: %s", paths[i],
+				     strerror(err));
+			return err;
+		}
+	}
+
+	res->paths = calloc(nr_paths, sizeof(*res->paths));
+	res->blobs = calloc(nr_paths, sizeof(*res->blobs));
+	if (!res->paths || !res->blobs)
+		goto nomem;
+	for (size_t i = 0; i < nr_paths; i++) {
+		struct stat st;
+		const char *base = strrchr(paths[i], '/');
+		base = base ? base + 1 : paths[i];
+		if (stat(paths[i], &st) != 0)
+			st.st_size = 0;
+		res->paths[i] = strdup(paths[i]);
+		res->nr_paths++;
+		if (!res->paths[i])
+			goto nomem;
+		res->blobs[i] =
+			_blob_new(base, paths[i], NULL, (size_t)st.st_size);
+		res->nr_blobs++;
+		if (!res->blobs[i])
+			goto nomem;
+	}
+	_publish(res);
+	return VACCEL_OK;
+
+nomem:
+	_free_fields(res);
+	return VACCEL_ENOMEM;
+}
+
+int vaccel_resource_init(struct vaccel_resource *res, const char *path,
+			 vaccel_resource_type_t type)
+{
+	if (!path)
+		return VACCEL_EINVAL;
+	return vaccel_resource_init_multi(res, &path, 1, type);
+}
+
+static int _write_file(const char *path, const void *buf, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+	if (fd < 0)
+		return -errno;
+	const char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = errno;
+			close(fd);
+			return -err;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return close(fd) ? -errno : 0;
+}
+
+int vaccel_resource_init_from_buf(struct vaccel_resource *res, const void *buf,
+				  size_t nr_bytes, vaccel_resource_type_t type,
+				  const char *filename, bool mem_only)
+{
+	if (!res || !buf || !nr_bytes ||
+	    (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+	if (!filename)
+		filename = "resource.bin";
+	if (!*filename || strchr(filename, '/'))
+		return VACCEL_EINVAL;
+
+	_reset(res, type);
+	res->blobs = calloc(1, sizeof(*res->blobs));
+	if (!res->blobs)
+		return VACCEL_ENOMEM;
+
+	char path[PATH_MAX];
+	if (!mem_only) {
+		const char *tmp = getenv("TMPDIR");
+		char dir[PATH_MAX];
+		if (!tmp || !*tmp)
+			tmp = "/tmp";
+		if (snprintf(dir, sizeof(dir), "%s/vaccel-res-XXXXXX", tmp) >=
+		    (int)sizeof(dir))
+			goto toolong;
+		if (!mkdtemp(dir)) {
+			int err = errno;
+			vaccel_error("Cannot create resource directory in %s: %s",
+				     tmp, strerror(err));
+			_free_fields(res);
+			return err;
+		}
+		res->rundir = strdup(dir);
+		if (!res->rundir) {
+			rmdir(dir);
+			goto nomem;
+		}
+		if (snprintf(path, sizeof(path), "%s/%s", dir, filename) >=
+		    (int)sizeof(path))
+			goto toolong;
+		int ret = _write_file(path, buf, nr_bytes);
+		if (ret) {
+			vaccel_error("Cannot write resource file %s: %s", path,
+				     strerror(-ret));
+			_free_fields(res);
+			return -ret;
+		}
+		res->paths = calloc(1, sizeof(*res->paths));
+		if (!res->paths) {
+			unlink(path);
+			goto nomem;
+		}
+		res->paths[0] = strdup(path);
+		res->nr_paths = 1;
+		if (!res->paths[0]) {
+			unlink(path);
+			goto nomem;
+		}
+	}
+	res->blobs[0] =
+		_blob_new(filename, mem_only ? NULL : path, buf, nr_bytes);
+	res->nr_blobs = 1;
+	if (!res->blobs[0])
+		goto nomem;
+	_publish(res);
+	return VACCEL_OK;
+
+toolong:
+	_free_fields(res);
+	return VACCEL_ENAMETOOLONG;
+nomem:
+	_free_fields(res);
+	return VACCEL_ENOMEM;
+}
+
+int vaccel_resource_release(struct vaccel_resource *res)
+{
+	if (!res || !res->id)
+		return VACCEL_EINVAL;
+	if (vaccel_resource_refcount(res) > 0) {
+		vaccel_error("resource:%" PRId64 " is still registered with %ld "
+			     "session(s)",
+			     res->id, vaccel_resource_refcount(res));
+		return VACCEL_EBUSY;
+	}
+	pthread_mutex_lock(&rt_res_lock);
+	vaccel_list_unlink(&res->entry);
+	pthread_mutex_unlock(&rt_res_lock);
+	vaccel_debug("resource:%" PRId64 " released", res->id);
+	_free_fields(res);
+	res->id = 0;
+	return VACCEL_OK;
+}
+
+#define RT_RES_ALLOC_WRAPPER(call)              \
+	do {                                    \
+		if (!res)                       \
+			return VACCEL_EINVAL;   \
+		struct vaccel_resource *r =     \
+			malloc(sizeof(*r));     \
+		if (!r)                         \
+			return VACCEL_ENOMEM;   \
+		int ret = (call);               \
+		if (ret) {                      \
+			free(r);                \
+			return ret;             \
+		}                               \
+		*res = r;                       \
+		return VACCEL_OK;               \
+	} while (0)
+
+int vaccel_resource_new(struct vaccel_resource **res, const char *path,
+			vaccel_resource_type_t type)
+{
+	RT_RES_ALLOC_WRAPPER(vaccel_resource_init(r, path, type));
+}
+
+int vaccel_resource_multi_new(struct vaccel_resource **res, const char **paths,
+			      size_t nr_paths, vaccel_resource_type_t type)
+{
+	RT_RES_ALLOC_WRAPPER(
+		vaccel_resource_init_multi(r, paths, nr_paths, type));
+}
+
+int vaccel_resource_from_buf(struct vaccel_resource **res, const void *buf,
+			     size_t nr_bytes, vaccel_resource_type_t type,
+			     const char *filename, bool mem_only)
+{
+	RT_RES_ALLOC_WRAPPER(vaccel_resource_init_from_buf(
+		r, buf, nr_bytes, type, filename, mem_only));
+}
+
+int vaccel_resource_delete(struct vaccel_resource *res)
+{
+	int ret = vaccel_resource_release(res);
+	if (ret)
+		return ret;
+	free(res);
+	return VACCEL_OK;
+}
+
+static int _get(struct vaccel_resource **res, bool by_id, vaccel_id_t id,
+		vaccel_resource_type_t type)
+{
+	vaccel_list_entry_t *it;
+	if (!res)
+		return VACCEL_EINVAL;
+	int ret = VACCEL_ENOENT;
+	pthread_mutex_lock(&rt_res_lock);
+	vaccel_list_for_each(it, &rt_res_live)
+	{
+		struct vaccel_resource *r =
+			vaccel_list_container(it, struct vaccel_resource, entry);
+		if (by_id ? r->id == id : r->type == type) {
+			*res = r;
+			ret = VACCEL_OK;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rt_res_lock);
+	return ret;
+}
+
+int vaccel_resource_get_by_id(struct vaccel_resource **res, vaccel_id_t id)
+{
+	return _get(res, true, id, VACCEL_RESOURCE_LIB);
+}
+
+int vaccel_resource_get_by_type(struct vaccel_resource **res,
+				vaccel_resource_type_t type)
+{
+	return _get(res, false, 0, type);
+}
+
+int vaccel_resource_register(struct vaccel_resource *res,
+			     struct vaccel_session *sess)
+{
+	if (!res || !sess || !sess->plugin || !res->id)
+		return VACCEL_EINVAL;
+
+	struct rt_res_link *l = calloc(1, sizeof(*l));
+	if (!l)
+		return VACCEL_ENOMEM;
+	l->res = res;
+
+	int ret = VACCEL_OK;
+	/* The plugin hook runs under the session's lock so a concurrent
+	 * register/unregister of the same pair cannot interleave with it. */
+	pthread_mutex_lock(&sess->resources_lock);
+	if (rt_session_find_link(sess, res)) {
+		ret = VACCEL_EEXIST;
+		goto out;
+	}
+	if (sess->plugin->info->resource_register) {
+		ret = sess->plugin->info->resource_register(res, sess);
+		if (ret) {
+			vaccel_error("session:%" PRId64 " plugin %s could not "
+				     "register resource %" PRId64 ": %d",
+				     sess->id, rt_plugin_name(sess->plugin),
+				     res->id, ret);
+			goto out;
+		}
+	}
+	vaccel_list_add_tail(&sess->resources, &l->sess_entry);
+	sess->resource_counts[res->type]++;
+	rt_resource_refcount_inc(res);
+	l = NULL;
+out:
+	pthread_mutex_unlock(&sess->resources_lock);
+	free(l);
+	if (!ret)
+		vaccel_debug("session:%" PRId64 " registered resource %" PRId64,
+			     sess->id, res->id);
+	return ret;
+}
+
+int vaccel_resource_unregister(struct vaccel_resource *res,
+			       struct vaccel_session *sess)
+{
+	if (!res || !sess || !sess->plugin)
+		return VACCEL_EINVAL;
+
+	int ret = VACCEL_OK;
+	pthread_mutex_lock(&sess->resources_lock);
+	struct rt_res_link *l = rt_session_find_link(sess, res);
+	if (!l) {
+		ret = VACCEL_EPERM;
+		goto out;
+	}
+	if (sess->plugin->info->resource_unregister) {
+		int pret = sess->plugin->info->resource_unregister(res, sess);
+		/* Drop the local link anyway: the remote side may be gone. */
+		if (pret)
+			vaccel_warn("session:%" PRId64 " plugin %s failed to "
+				    "unregister resource %" PRId64 ": %d",
+				    sess->id, rt_plugin_name(sess->plugin),
+				    res->id, pret);
+	}
+	vaccel_list_unlink(&l->sess_entry);
+	sess->resource_counts[res->type]--;
+	rt_resource_refcount_dec(res);
+	free(l);
+out:
+	pthread_mutex_unlock(&sess->resources_lock);
+	if (ret)
+		vaccel_error("session:%" PRId64 " resource %" PRId64
+			     " is not registered",
+			     sess->id, res->id);
+	return ret;
+}
+
+int vaccel_resource_sync(struct vaccel_resource *res,
+			 struct vaccel_session *sess)
+{
+	if (!res || !sess || !sess->plugin)
+		return VACCEL_EINVAL;
+	if (!vaccel_session_has_resource(sess, res))
+		return VACCEL_EPERM;
+	if (sess->plugin->info->resource_sync)
+		return sess->plugin->info->resource_sync(res, sess);
+	return VACCEL_OK;
+}
