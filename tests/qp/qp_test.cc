@@ -1,0 +1,260 @@
+// Queue pair: round trip, the in-flight limit (also against a guest that ignores it), and
+// the wait ladder: thousands of sleep/wake cycles with random timing lose no wake-up.
+#include <gtest/gtest.h>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "transport/qp.h"
+
+namespace {
+
+struct Pair {
+	void *mem;
+	uint64_t bytes;
+	vtr_qp guest{}, host{};
+	int guest_fd = -1, host_fd = -1;
+	Pair(uint32_t sq, uint32_t cq, bool doorbells = false)
+	{
+		bytes = vtr_qp_bytes(sq, cq);
+		mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
+		EXPECT_EQ(vtr_qp_format(mem, bytes, sq, cq), 0);
+		vtr_doorbell to_host{-1, nullptr, 0}, to_guest{-1, nullptr, 0};
+		if (doorbells) {
+			guest_fd = eventfd(0, EFD_CLOEXEC);
+			host_fd = eventfd(0, EFD_CLOEXEC);
+			to_host.fd = host_fd;
+			to_guest.fd = guest_fd;
+		}
+		EXPECT_EQ(vtr_qp_attach(&guest, mem, bytes, sq, cq, VTR_QP_GUEST, guest_fd, &to_host), 0);
+		EXPECT_EQ(vtr_qp_attach(&host, mem, bytes, sq, cq, VTR_QP_HOST, host_fd, &to_guest), 0);
+	}
+	~Pair()
+	{
+		free(mem);
+		if (guest_fd >= 0)
+			close(guest_fd);
+		if (host_fd >= 0)
+			close(host_fd);
+	}
+};
+
+vtr_sqe Sqe(uint64_t ud)
+{
+	vtr_sqe s{};
+	s.opcode = VTR_OP_NOP;
+	s.user_data = ud;
+	return s;
+}
+
+TEST(Qp, RoundTripCarriesUserData)
+{
+	Pair p(8, 8);
+	vtr_sqe s = Sqe(0xfeedf00dcafeull);
+	s.inl[31] = 0x5a;
+	ASSERT_EQ(vtr_qp_submit(&p.guest, &s, 1), 1);
+	EXPECT_EQ(p.guest.inflight, 1u);
+	vtr_sqe got[4];
+	ASSERT_EQ(vtr_qp_host_take(&p.host, got, 4), 1);
+	EXPECT_EQ(got[0].user_data, s.user_data);
+	EXPECT_EQ(got[0].inl[31], 0x5a);
+	vtr_cqe c{got[0].user_data, -22, 0};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, &c, 1), 1);
+	vtr_cqe out{};
+	ASSERT_EQ(vtr_qp_reap(&p.guest, &out, 1), 1);
+	EXPECT_EQ(out.user_data, s.user_data);
+	EXPECT_EQ(out.res, -22);
+	EXPECT_EQ(p.guest.inflight, 0u);
+}
+
+TEST(Qp, InFlightNeverExceedsCompletionRing)
+{
+	Pair p(16, 4);
+	std::vector<vtr_sqe> s;
+	for (int i = 0; i < 10; i++)
+		s.push_back(Sqe(i));
+	EXPECT_EQ(vtr_qp_submit(&p.guest, s.data(), 10), 4) << "only as many as the CQ holds";
+	EXPECT_EQ(vtr_qp_submit(&p.guest, s.data(), 1), 0) << "caller must reap first";
+	vtr_sqe got[16];
+	ASSERT_EQ(vtr_qp_host_take(&p.host, got, 16), 4);
+	std::vector<vtr_cqe> c(4);
+	for (int i = 0; i < 4; i++)
+		c[i] = vtr_cqe{got[i].user_data, 0, 0};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, c.data(), 4), 4);
+	vtr_cqe out[8];
+	ASSERT_EQ(vtr_qp_reap(&p.guest, out, 8), 4);
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(out[i].user_data, (uint64_t)i) << "completions in order here";
+	EXPECT_EQ(vtr_qp_submit(&p.guest, s.data() + 4, 6), 4);
+}
+
+TEST(Qp, HostNeverOverflowsCqOfAGuestThatIgnoresTheLimit)
+{
+	Pair p(16, 4);
+	// A misbehaving guest pushes straight into the SQ, past the in-flight limit.
+	for (int i = 0; i < 12; i++) {
+		vtr_sqe s = Sqe(100 + i);
+		ASSERT_EQ(vtr_ring_push(&p.guest.sq, &s), 1);
+	}
+	vtr_sqe got[16];
+	ASSERT_EQ(vtr_qp_host_take(&p.host, got, 16), 4) << "take only what the CQ can answer";
+	std::vector<vtr_cqe> c;
+	for (int i = 0; i < 4; i++)
+		c.push_back(vtr_cqe{got[i].user_data, 0, 0});
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, c.data(), 4), 4);
+	EXPECT_EQ(vtr_qp_host_take(&p.host, got, 16), 0) << "CQ full: the rest waits in the SQ";
+	vtr_cqe out[4];
+	ASSERT_EQ(vtr_ring_pop_burst(&p.guest.cq, out, 4), 4);
+	EXPECT_EQ(vtr_qp_host_take(&p.host, got, 16), 4) << "room again: taken in order";
+	EXPECT_EQ(got[0].user_data, 104u);
+}
+
+TEST(Qp, ClaimIsExclusive)
+{
+	Pair p(8, 8);
+	EXPECT_EQ(vtr_qp_claim(p.guest.sh, 7), 0);
+	EXPECT_EQ(vtr_qp_claim(p.guest.sh, 8), -EBUSY);
+	vtr_qp_unclaim(p.guest.sh, 8); // not the owner: no effect
+	EXPECT_EQ(vtr_qp_claim(p.guest.sh, 9), -EBUSY);
+	vtr_qp_unclaim(p.guest.sh, 7);
+	EXPECT_EQ(vtr_qp_claim(p.guest.sh, 9), 0);
+	EXPECT_EQ(vtr_qp_claim(p.guest.sh, 0), -EINVAL);
+}
+
+TEST(Qp, BadGeometryRefused)
+{
+	std::vector<char> buf(1 << 16);
+	void *mem = aligned_alloc(64, 1 << 16);
+	vtr_qp q;
+	EXPECT_EQ(vtr_qp_format(mem, 1 << 16, 12, 8), -EINVAL) << "SQ not a power of two";
+	EXPECT_EQ(vtr_qp_format(mem, 64, 8, 8), -EINVAL) << "area too small";
+	ASSERT_EQ(vtr_qp_format(mem, 1 << 16, 8, 8), 0);
+	EXPECT_EQ(vtr_qp_attach(&q, mem, 100, 8, 8, VTR_QP_GUEST, -1, nullptr), -EINVAL);
+	free(mem);
+}
+
+// The two interleavings of the sleep handshake, step by step. Together with the random test
+// below they show that no order of (publish, kick) and (announce, re-check) loses a wake-up.
+TEST(QpWaitLadder, PublishBeforeAnnounceIsSeenByTheRecheck)
+{
+	Pair p(8, 8, true);
+	vtr_cqe c;
+	ASSERT_EQ(vtr_qp_reap(&p.guest, &c, 1), 0); // guest's last poll: empty
+	vtr_sqe s = Sqe(1);
+	ASSERT_EQ(vtr_qp_submit(&p.guest, &s, 1), 1);
+	vtr_sqe got;
+	ASSERT_EQ(vtr_qp_host_take(&p.host, &got, 1), 1);
+	vtr_cqe done{got.user_data, 0, 0};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, &done, 1), 1); // flag clear: no doorbell
+	EXPECT_EQ(p.host.doorbells, 0u);
+	EXPECT_EQ(vtr_qp_announce_sleep(&p.guest.cq), 1)
+		<< "the re-check after announcing must find the completion, or the guest sleeps forever";
+	EXPECT_EQ(p.guest.cq.sh->cons_wake, 0u) << "flag withdrawn when not sleeping";
+}
+
+TEST(QpWaitLadder, AnnounceBeforePublishGetsADoorbell)
+{
+	Pair p(8, 8, true);
+	vtr_sqe s = Sqe(2);
+	ASSERT_EQ(vtr_qp_submit(&p.guest, &s, 1), 1);
+	ASSERT_EQ(vtr_qp_announce_sleep(&p.guest.cq), 0) << "nothing yet: may sleep";
+	vtr_sqe got;
+	ASSERT_EQ(vtr_qp_host_take(&p.host, &got, 1), 1);
+	vtr_cqe done{got.user_data, 0, 0};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, &done, 1), 1);
+	EXPECT_EQ(p.host.doorbells, 1u) << "a sleeping guest must be rung";
+	EXPECT_EQ(vtr_qp_sleep(&p.guest, 1000), 0) << "the doorbell wakes the sleeper at once";
+	vtr_qp_wake_done(&p.guest.cq);
+	vtr_cqe c;
+	EXPECT_EQ(vtr_qp_reap(&p.guest, &c, 1), 1);
+	// Busy path: with the flag clear, publishing rings nothing.
+	ASSERT_EQ(vtr_qp_submit(&p.guest, &s, 1), 1);
+	EXPECT_EQ(p.guest.doorbells, 0u) << "host not asleep: no doorbell on the busy path";
+}
+
+// The host side of the handshake in a test: wait for one SQE with the same ladder.
+int HostWaitOne(vtr_qp *h, vtr_sqe *out, uint64_t spin_polls)
+{
+	for (;;) {
+		for (uint64_t i = 0; i < spin_polls; i++) {
+			int n = vtr_qp_host_take(h, out, 1);
+			if (n)
+				return n;
+		}
+		int ready = vtr_qp_announce_sleep(&h->sq);
+		if (ready < 0)
+			return ready;
+		if (ready == 0) {
+			int ret = vtr_qp_sleep(h, 5000);
+			vtr_qp_wake_done(&h->sq);
+			if (ret)
+				return ret; // -ETIMEDOUT here means a lost wake-up
+		}
+	}
+}
+
+TEST(QpWaitLadder, NoWakeUpLostOverManyRandomCycles)
+{
+	Pair p(8, 8, true);
+	vtr_qp_set_spin_ns(&p.guest, 500); // short budget: most waits end in a real sleep
+	const int cycles = 20000;
+	std::atomic<int> host_error{0};
+	std::thread host([&] {
+		std::mt19937 rng(1);
+		for (int i = 0; i < cycles; i++) {
+			vtr_sqe s;
+			int n = HostWaitOne(&p.host, &s, rng() % 4 ? 10 : 2000);
+			if (n != 1) {
+				host_error = n ? n : -1;
+				return;
+			}
+			// Random think time: sometimes none, sometimes long enough for the guest to sleep.
+			uint32_t r = rng() % 8;
+			if (r == 0)
+				usleep(rng() % 200);
+			else if (r == 1)
+				for (volatile int k = 0; k < (int)(rng() % 3000); k++)
+					;
+			vtr_cqe c{s.user_data, (int32_t)(s.user_data & 0xff), 0};
+			if (vtr_qp_host_complete(&p.host, &c, 1) != 1) {
+				host_error = -2;
+				return;
+			}
+		}
+	});
+	std::mt19937 rng(2);
+	int timeouts = 0;
+	for (int i = 0; i < cycles && !host_error; i++) {
+		if (rng() % 8 == 0)
+			usleep(rng() % 200); // let the host fall asleep before we submit
+		vtr_sqe s = Sqe(i);
+		ASSERT_EQ(vtr_qp_submit(&p.guest, &s, 1), 1);
+		vtr_cqe c;
+		int n = vtr_qp_wait(&p.guest, &c, 1, 5000);
+		if (n == -ETIMEDOUT) {
+			timeouts++;
+			break;
+		}
+		ASSERT_EQ(n, 1);
+		ASSERT_EQ(c.user_data, (uint64_t)i);
+		ASSERT_EQ(c.res, (int32_t)(i & 0xff));
+	}
+	host.join();
+	EXPECT_EQ(timeouts, 0) << "the guest slept through a completion: lost wake-up";
+	EXPECT_EQ(host_error.load(), 0) << "host side failed or slept through a request";
+	// Both sides really went to sleep many times, or the test proved nothing.
+	EXPECT_GT(p.guest.wakeups, 100u) << "guest never slept";
+	EXPECT_GT(p.host.wakeups, 100u) << "host never slept";
+	EXPECT_GT(p.guest.doorbells + p.host.doorbells, 200u);
+	printf("guest slept %lu times, host slept %lu times; doorbells guest->host %lu, host->guest %lu\n",
+	       (unsigned long)p.guest.wakeups, (unsigned long)p.host.wakeups,
+	       (unsigned long)p.guest.doorbells, (unsigned long)p.host.doorbells);
+}
+
+} // namespace

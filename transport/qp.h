@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A queue pair in the shared region: a submission ring (SQ) of 64-byte request descriptors
+ * that the guest produces and the host consumes, and a completion ring (CQ) of 16-byte
+ * completions that the host produces and the guest consumes.
+ *
+ * Area (kind VSHM_AREA_QP, param0 = SQ entries, param1 = CQ entries):
+ *   0     struct vtr_qp_shared   owner word (guest threads claim a QP with a CAS; the host
+ *                                ignores it)
+ *   64    SQ ring (transport/ring.h layout)
+ *   ...   CQ ring, cache-line aligned
+ *
+ * Ownership:        guest writes                 host writes
+ *   SQ              prod index, SQEs              cons index, NEED_WAKEUP (cons_wake)
+ *   CQ              cons index, NEED_WAKEUP       prod index, CQEs
+ *
+ * Wait ladder (both directions): a waiting consumer polls for a time budget, then announces
+ * sleep (NEED_WAKEUP = 1), issues a full fence, re-checks the ring and only then sleeps on its
+ * doorbell. A producer publishes, issues a full fence, reads NEED_WAKEUP and rings the doorbell
+ * only when it is set. The two fences make it a Dekker handshake: either the producer sees
+ * the flag, or the consumer's re-check sees the new entry, so no wake-up is lost; on the busy
+ * path nobody sleeps and no doorbell (syscall, VM exit) is rung.
+ *
+ * CQ overflow never happens: the guest keeps at most cq_entries requests in flight, and
+ * the host only takes from an SQ as many requests as its CQ has free slots.
+ */
+#ifndef VTR_QP_H
+#define VTR_QP_H
+
+#include <stdint.h>
+
+#include "shm/barrier.h"
+#include "transport/ring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Request descriptor: exactly one cache line. */
+struct vtr_sqe {
+	uint16_t opcode;    /* enum vtr_opcode */
+	uint16_t flags;
+	uint32_t sess_id;   /* host session id, as returned by VTR_OP_SESS_INIT */
+	uint64_t user_data; /* returned unchanged in the CQE */
+	uint64_t args_off;  /* region offset of the argument table (struct vtr_arg[nr_args]) */
+	uint32_t nr_args;
+	uint32_t op;        /* op-specific word: vAccel op type, resource id, flags */
+	uint8_t inl[32];    /* inline bytes for small requests */
+};
+
+/* Completion: user_data of the request and res = 0, a positive value or -errno. */
+struct vtr_cqe {
+	uint64_t user_data;
+	int32_t res;
+	uint32_t flags;
+};
+
+/* One argument: bytes at a region offset, inside the buffer pool. */
+struct vtr_arg {
+	uint64_t off;
+	uint64_t len;
+	uint32_t type;  /* vAccel arg type, or op-specific */
+	uint32_t flags; /* VTR_ARG_IN / VTR_ARG_OUT */
+};
+
+#define VTR_ARG_IN 1u
+#define VTR_ARG_OUT 2u
+
+enum vtr_opcode {
+	VTR_OP_NOP = 0,      /* ring-level no-op: answered by the poller itself */
+	VTR_OP_SESS_INIT,    /* op = session flags; res = host session id */
+	VTR_OP_SESS_RELEASE, /* sess_id */
+	VTR_OP_SESS_UPDATE,  /* sess_id, op = flags */
+	VTR_OP_RES_REGISTER, /* args: type word, then (name, bytes) pairs; res = resource id */
+	VTR_OP_RES_UNREGISTER, /* sess_id, op = resource id */
+	VTR_OP_VACCEL,       /* a vAccel operation: op = vaccel_op_type_t, args per op */
+	VTR_OP_MAX,
+};
+
+struct vtr_qp_shared {
+	uint32_t owner; /* 0: free; else a guest thread's claim */
+	uint32_t magic;
+	uint8_t pad[56];
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct vtr_sqe) == 64, "an SQE is one cache line");
+_Static_assert(sizeof(struct vtr_cqe) == 16, "a CQE is 16 bytes");
+_Static_assert(sizeof(struct vtr_arg) == 24, "an argument descriptor is 24 bytes");
+_Static_assert(sizeof(struct vtr_qp_shared) == 64, "QP header is one line");
+#endif
+
+#define VTR_QP_MAGIC 0x50514156u /* "VAQP" */
+
+/* How one side wakes the other: an eventfd, or an ivshmem doorbell register (VM). */
+struct vtr_doorbell {
+	int fd;                 /* eventfd to write, or -1 */
+	volatile uint32_t *reg; /* ivshmem BAR0 doorbell register, or NULL */
+	uint32_t reg_value;     /* (peer << 16) | vector */
+};
+
+/* One side's handle on a queue pair (private memory). */
+struct vtr_qp {
+	struct vtr_qp_shared *sh;
+	struct vtr_ring sq;
+	struct vtr_ring cq;
+	uint32_t sq_entries, cq_entries;
+	uint32_t inflight;         /* guest: submitted and not yet reaped */
+	struct vtr_doorbell peer;  /* rings the other side */
+	int wait_fd;               /* eventfd this side sleeps on, or -1 (poll only) */
+	uint64_t spin_cycles;      /* TSC budget of the polling step of the wait ladder */
+	uint64_t wakeups;          /* times this side slept and was woken */
+	uint64_t doorbells;        /* doorbells this side rang */
+};
+
+enum vtr_qp_side { VTR_QP_GUEST = 1, VTR_QP_HOST = 2 };
+
+/* Bytes a queue pair occupies in the region. */
+uint64_t vtr_qp_bytes(uint32_t sq_entries, uint32_t cq_entries);
+/* Creator (host): formats the area. 0 or -EINVAL. */
+int vtr_qp_format(void *mem, uint64_t bytes, uint32_t sq_entries, uint32_t cq_entries);
+/*
+ * Attaches one side; geometry from the caller's trusted layout. wait_fd and peer may be -1
+ * (polling only). 0, -EINVAL, -EPROTO (ring indices inconsistent).
+ */
+int vtr_qp_attach(struct vtr_qp *qp, void *mem, uint64_t bytes, uint32_t sq_entries,
+		  uint32_t cq_entries, enum vtr_qp_side side, int wait_fd,
+		  const struct vtr_doorbell *peer);
+/* Sets the polling budget of the wait ladder in nanoseconds. */
+void vtr_qp_set_spin_ns(struct vtr_qp *qp, uint64_t ns);
+
+/* Guest threads: claim/release a queue pair (cooperation between guest threads only). */
+int vtr_qp_claim(struct vtr_qp_shared *sh, uint32_t who);
+void vtr_qp_unclaim(struct vtr_qp_shared *sh, uint32_t who);
+
+/* Rings the other side's doorbell. 0 or -errno of the write. */
+int vtr_doorbell_ring(const struct vtr_doorbell *db);
+
+/*
+ * Sleeps on qp->wait_fd until it is signalled or timeout_ms passes (-1: forever).
+ * Consumes the eventfd count. 0 woken, -ETIMEDOUT, -errno.
+ */
+int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms);
+
+/*
+ * After publishing to ring r (whose consumer is the other side): fence, read the consumer's
+ * NEED_WAKEUP, ring the doorbell if set. The fence pairs with the one in
+ * vtr_qp_announce_sleep; it is the only full fence on the busy path.
+ */
+static inline void vtr_qp_kick(struct vtr_qp *qp, struct vtr_ring *r)
+{
+	vshm_fence_full();
+	if (__builtin_expect(vshm_load_relaxed(&r->sh->cons_wake) != 0, 0)) {
+		vtr_doorbell_ring(&qp->peer);
+		qp->doorbells++;
+	}
+}
+
+/*
+ * Consumer of r, before sleeping: set NEED_WAKEUP, fence, re-check. Returns 1 if entries
+ * arrived meanwhile (the flag is cleared again and the caller must not sleep), 0 if the caller
+ * may sleep. -EPROTO on a corrupt index.
+ */
+static inline int vtr_qp_announce_sleep(struct vtr_ring *r)
+{
+	vshm_store_relaxed(&r->sh->cons_wake, 1u);
+	vshm_fence_full();
+	int ready = _vtr_ring_ready(r);
+	if (ready != 0) {
+		vshm_store_relaxed(&r->sh->cons_wake, 0u);
+		return ready < 0 ? ready : 1;
+	}
+	return 0;
+}
+
+static inline void vtr_qp_wake_done(struct vtr_ring *r)
+{
+	vshm_store_relaxed(&r->sh->cons_wake, 0u);
+}
+
+/* ---- guest side ---- */
+
+/*
+ * Submits n SQEs (one publish, one kick). Returns how many were queued: fewer than n when the
+ * in-flight limit (CQ size) or the SQ is reached; 0 means the caller must reap first.
+ */
+static inline int vtr_qp_submit(struct vtr_qp *qp, const struct vtr_sqe *sqes, uint32_t n)
+{
+	uint32_t room = qp->cq_entries - qp->inflight;
+
+	if (n > room)
+		n = room;
+	if (n == 0)
+		return 0;
+	int got = n == 1 ? vtr_ring_push(&qp->sq, sqes) : vtr_ring_push_burst(&qp->sq, sqes, n);
+	if (got > 0) {
+		qp->inflight += (uint32_t)got;
+		vtr_qp_kick(qp, &qp->sq);
+	}
+	return got;
+}
+
+/* Takes up to n completions without waiting. Count, or -EPROTO. */
+static inline int vtr_qp_reap(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n)
+{
+	int got = n == 1 ? vtr_ring_pop(&qp->cq, cqes) : vtr_ring_pop_burst(&qp->cq, cqes, n);
+
+	if (got > 0)
+		qp->inflight -= (uint32_t)got;
+	return got;
+}
+
+/*
+ * Waits for at least one completion and takes up to n: polls for the spin budget, then
+ * sleeps on the doorbell. timeout_ms bounds each sleep (-1: forever); on a timeout it returns
+ * -ETIMEDOUT so the caller can check the host's liveness. Count, -ETIMEDOUT, -EPROTO.
+ */
+int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms);
+
+/* ---- host side ---- */
+
+/*
+ * Copies up to n SQEs into private memory, never more than the CQ has room for, so that
+ * every request taken can be completed. Count, or -EPROTO (the guest corrupted an index).
+ */
+static inline int vtr_qp_host_take(struct vtr_qp *qp, struct vtr_sqe *sqes, uint32_t n)
+{
+	int fr = _vtr_ring_free(&qp->cq, n);
+
+	if (fr < 0)
+		return fr;
+	if ((uint32_t)fr < n)
+		n = (uint32_t)fr;
+	if (n == 0)
+		return 0;
+	return vtr_ring_pop_burst(&qp->sq, sqes, n);
+}
+
+/* Posts n completions (room was reserved by vtr_qp_host_take) and kicks the guest. */
+static inline int vtr_qp_host_complete(struct vtr_qp *qp, const struct vtr_cqe *cqes, uint32_t n)
+{
+	int got = vtr_ring_push_burst(&qp->cq, cqes, n);
+
+	if (got > 0)
+		vtr_qp_kick(qp, &qp->cq);
+	return got;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VTR_QP_H */
