@@ -19,20 +19,22 @@ static const char *const rt_level_names[VACCEL_LOG_MAX] = {
 	[VACCEL_LOG_DEBUG] = "DEBUG",
 };
 
+/* Always 0: an unusable path falls back to stderr. */
 int rt_log_open(vaccel_log_level_t level, const char *path)
 {
 	FILE *f = NULL;
 
 	if (path) {
 		f = fopen(path, "a");
-		if (!f) {
-			int err = errno;
+		/* A bad log path must not stop the runtime: fall back to
+		 * stderr and say so there. */
+		if (!f)
 			fprintf(stderr,
-				"[vaccel] ERROR: cannot open log file %s: %s\n",
-				path, strerror(err));
-			return -err;
-		}
-		setvbuf(f, NULL, _IOLBF, 0);
+				"[vaccel] ERROR: cannot open log file %s: %s; "
+				"logging to stderr\n",
+				path, strerror(errno));
+		else
+			setvbuf(f, NULL, _IOLBF, 0);
 	}
 	pthread_mutex_lock(&rt_log_lock);
 	if (rt_log_file)

@@ -151,6 +151,56 @@ int vaccel_prof_region_print(struct vaccel_prof_region *region)
 	return VACCEL_OK;
 }
 
+static struct vaccel_prof_region *_by_name(struct vaccel_prof_region *regions,
+					   int n, const char *name)
+{
+	if (!regions || !name)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if (regions[i].name && !strcmp(regions[i].name, name))
+			return &regions[i];
+	return NULL;
+}
+
+int vaccel_prof_regions_start_by_name(struct vaccel_prof_region *regions,
+				      int nregions, const char *name)
+{
+	struct vaccel_prof_region *r = _by_name(regions, nregions, name);
+	return r ? vaccel_prof_region_start(r) : VACCEL_ENOENT;
+}
+
+int vaccel_prof_regions_stop_by_name(struct vaccel_prof_region *regions,
+				     int nregions, const char *name)
+{
+	struct vaccel_prof_region *r = _by_name(regions, nregions, name);
+	return r ? vaccel_prof_region_stop(r) : VACCEL_ENOENT;
+}
+
+int vaccel_prof_regions_print_all(struct vaccel_prof_region *regions,
+				  int nregions)
+{
+	if (!regions || nregions < 0)
+		return VACCEL_EINVAL;
+	for (int i = 0; i < nregions; i++)
+		vaccel_prof_region_print(&regions[i]);
+	return VACCEL_OK;
+}
+
+int vaccel_prof_regions_release(struct vaccel_prof_region *regions,
+				int nregions)
+{
+	if (!regions || nregions < 0)
+		return VACCEL_EINVAL;
+	for (int i = 0; i < nregions; i++)
+		vaccel_prof_region_release(&regions[i]);
+	return VACCEL_OK;
+}
+
+int vaccel_prof_flush(void)
+{
+	return VACCEL_OK;
+}
+
 void rt_prof_ops_flush(void)
 {
 	for (int i = 0; i < VACCEL_OP_MAX; i++) {

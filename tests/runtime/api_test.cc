@@ -295,6 +295,26 @@ TEST(Api, ProfilingRegions)
 		<< text;
 	EXPECT_NE(text.find("nr_entries: 3"), std::string::npos) << text;
 	vaccel_prof_region_release(&r);
+
+	ASSERT_EQ(Boot(Path("PLUGIN_NOOP"), nullptr, false, true), VACCEL_OK);
+	struct vaccel_prof_region regs[2] = { VACCEL_PROF_REGION_INIT("a"),
+					      VACCEL_PROF_REGION_INIT("b") };
+	EXPECT_EQ(vaccel_prof_regions_start_by_name(regs, 2, "b"), VACCEL_OK);
+	EXPECT_EQ(vaccel_prof_regions_stop_by_name(regs, 2, "b"), VACCEL_OK);
+	EXPECT_EQ(vaccel_prof_regions_start_by_name(regs, 2, "c"),
+		  VACCEL_ENOENT);
+	EXPECT_EQ(regs[0].nr_entries, 0u);
+	EXPECT_EQ(regs[1].nr_entries, 1u);
+	EXPECT_EQ(vaccel_prof_regions_release(regs, 2), VACCEL_OK);
+	vaccel_cleanup();
+}
+
+TEST(Api, UnwritableLogFileFallsBackToStderr)
+{
+	EXPECT_EQ(Boot(Path("PLUGIN_NOOP"), "/nonexistent/dir/vaccel.log"),
+		  VACCEL_OK);
+	EXPECT_TRUE(vaccel_is_initialized());
+	EXPECT_EQ(vaccel_plugin_count(), 1u);
 }
 
 } // namespace

@@ -40,6 +40,17 @@ int vaccel_prof_region_print(struct vaccel_prof_region *region);
 int vaccel_prof_region_init(struct vaccel_prof_region *region,
 			    const char *name);
 int vaccel_prof_region_release(struct vaccel_prof_region *region);
+/* Arrays of regions, found by name (VACCEL_ENOENT if none matches). */
+int vaccel_prof_regions_start_by_name(struct vaccel_prof_region *regions,
+				      int nregions, const char *name);
+int vaccel_prof_regions_stop_by_name(struct vaccel_prof_region *regions,
+				     int nregions, const char *name);
+int vaccel_prof_regions_print_all(struct vaccel_prof_region *regions,
+				  int nregions);
+int vaccel_prof_regions_release(struct vaccel_prof_region *regions,
+				int nregions);
+/* Nothing is buffered outside the regions: always VACCEL_OK. */
+int vaccel_prof_flush(void);
 /* ours: sum of closed samples, ns */
 uint64_t vaccel_prof_region_total_ns(struct vaccel_prof_region *region);
 

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A guest's region, queue pairs and doorbells: built on connect, torn down on EOF. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "runtime/agent/agent.h"
+#include "vmm-glue/ivshmem_proto.h"
+
+static int _build_region(const struct agent_opts *o, struct guest *g, int numa_cpu)
+{
+	struct vshm_layout l;
+	struct vshm_err err;
+	struct vshm_opts ro = {
+		.backing = o->huge ? VSHM_BACK_HUGE_MEMFD : VSHM_BACK_MEMFD,
+		.huge_fallback = 1,
+		.name = "vaccel-guest",
+		.numa_cpu = numa_cpu,
+		.pow2 = 1, /* an ivshmem BAR is a power of two */
+	};
+	char path[512];
+	int ret;
+
+	vshm_layout_init(&l);
+	for (uint32_t q = 0; q < g->nr_qps; q++) {
+		ret = vshm_layout_add(&l, VSHM_AREA_QP, q, vtr_qp_bytes(o->sq_entries, o->cq_entries),
+				      o->sq_entries, o->cq_entries);
+		if (ret)
+			return ret;
+	}
+	ret = vshm_pool_layout_add(&l, o->pool_spec, &err);
+	if (ret) {
+		agent_log("bad --pool '%s': %s\n", o->pool_spec, err.msg);
+		return ret;
+	}
+	if (o->region_dir) {
+		snprintf(path, sizeof(path), "%s/vaccel-region-%d-%u", o->region_dir, (int)getpid(), g->id);
+		ro.backing = VSHM_BACK_FILE;
+		ro.path = path;
+	}
+	ret = vshm_region_create(&ro, &l, &g->reg, &err);
+	if (ret) {
+		agent_log("guest %u: cannot create its region: %s\n", g->id, err.msg);
+		return ret;
+	}
+	if (vshm_region_note(g->reg)[0])
+		agent_log("guest %u: %s\n", g->id, vshm_region_note(g->reg));
+	g->base = vshm_region_base(g->reg);
+	/* From here on only the private layout copy is used. */
+	return vshm_pool_ranges_init(&g->ranges, vshm_region_layout(g->reg));
+}
+
+int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, struct guest **out)
+{
+	struct guest *g = calloc(1, sizeof(*g));
+	struct vivs_peer host = {.id = 0};
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	if (!g)
+		return -ENOMEM;
+	g->id = id;
+	g->sock = sock;
+	g->nr_qps = o->qps;
+	for (uint32_t q = 0; q < AGENT_MAX_QPS; q++)
+		g->guest_fds[q] = -1;
+	g->max_sess = o->max_sessions;
+	g->max_res = o->max_resources;
+	g->sess = calloc(o->max_sessions, sizeof(*g->sess));
+	g->res = calloc(o->max_resources, sizeof(*g->res));
+	if (!g->sess || !g->res)
+		goto err;
+	ret = _build_region(o, g, o->cpus[0]);
+	if (ret)
+		goto err;
+	for (uint32_t q = 0; q < g->nr_qps; q++) {
+		const struct vshm_area *a;
+		void *mem = vshm_region_area(g->reg, VSHM_AREA_QP, q, &a);
+		struct vtr_doorbell to_guest = {.fd = -1};
+
+		g->guest_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (g->guest_fds[q] < 0) {
+			ret = -errno;
+			goto err;
+		}
+		to_guest.fd = g->guest_fds[q];
+		ret = vtr_qp_format(mem, a->size, a->param0, a->param1);
+		if (!ret)
+			ret = vtr_qp_attach(&g->qps[q], mem, a->size, a->param0, a->param1, VTR_QP_HOST,
+					    -1, &to_guest);
+		if (ret)
+			goto err;
+		host.fds[q] = bell;
+	}
+	ret = vivs_server_greet(sock, id, vshm_region_fd(g->reg), &host, 1, g->guest_fds, g->nr_qps);
+	if (ret) {
+		agent_log("guest %u: handshake failed: %s\n", id, strerror(-ret));
+		goto err;
+	}
+	*out = g;
+	return 0;
+err:
+	g->sock = -1; /* the caller owns the socket on failure */
+	guest_destroy(g);
+	return ret;
+}
+
+void guest_release_host_state(struct guest *g)
+{
+	uint32_t nres = 0, nsess = 0;
+
+	/* Resources first: a session cannot go while resources are registered with it. */
+	for (uint32_t i = 0; i < g->max_res; i++) {
+		struct guest_res *r = &g->res[i];
+
+		if (!r->used)
+			continue;
+		if (r->sess_slot && g->sess[r->sess_slot - 1].used)
+			vaccel_resource_unregister(&r->res, &g->sess[r->sess_slot - 1].sess);
+		vaccel_resource_release(&r->res);
+		r->used = 0;
+		nres++;
+	}
+	for (uint32_t i = 0; i < g->max_sess; i++) {
+		if (!g->sess[i].used)
+			continue;
+		vaccel_session_release(&g->sess[i].sess);
+		g->sess[i].used = 0;
+		nsess++;
+	}
+	g->res_bytes = 0;
+	if (nres || nsess)
+		agent_log("guest %u: released %u session(s) and %u resource(s)\n", g->id, nsess, nres);
+}
+
+void guest_destroy(struct guest *g)
+{
+	if (!g)
+		return;
+	for (uint32_t q = 0; q < AGENT_MAX_QPS; q++)
+		if (g->guest_fds[q] >= 0)
+			close(g->guest_fds[q]);
+	if (g->sock >= 0)
+		close(g->sock);
+	vshm_region_close(g->reg);
+	free(g->sess);
+	free(g->res);
+	free(g);
+}
