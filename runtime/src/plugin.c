@@ -120,9 +120,19 @@ out:
 
 void rt_plugin_unload_all(void)
 {
+	struct vaccel_plugin *gone[RT_MAX_PLUGINS];
+	size_t n;
+
+	/* Unpublish first, then call fini without the lock, so a fini that
+	 * calls back into the runtime cannot deadlock. */
 	pthread_mutex_lock(&rt_plugins_lock);
-	while (rt_nr_plugins) {
-		struct vaccel_plugin *p = rt_plugins[--rt_nr_plugins];
+	n = rt_nr_plugins;
+	memcpy(gone, rt_plugins, n * sizeof(gone[0]));
+	rt_nr_plugins = 0;
+	pthread_mutex_unlock(&rt_plugins_lock);
+
+	while (n) {
+		struct vaccel_plugin *p = gone[--n];
 		if (p->info->fini) {
 			int ret = p->info->fini();
 			if (ret)
@@ -131,9 +141,9 @@ void rt_plugin_unload_all(void)
 		}
 		vaccel_debug("Unloaded plugin %s", rt_plugin_name(p));
 		/* Plugins stay mapped (RTLD_NODELETE, see plugin_load.c);
-		 * forget their ops so a later bootstrap starts clean. */
+		 * forgetting their ops makes a session that outlived cleanup
+		 * get VACCEL_ENOTSUP instead of calling a finished plugin. */
 		memset(p->ops, 0, sizeof(p->ops));
 		p->dl_handle = NULL;
 	}
-	pthread_mutex_unlock(&rt_plugins_lock);
 }

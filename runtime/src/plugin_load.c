@@ -8,6 +8,7 @@
 // checker report their memory. dlclose() only drops our reference.
 #include "rt.h"
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,21 @@ static bool _version_ok(const char *v)
 	return major == VACCEL_VERSION_MAJOR && minor == VACCEL_VERSION_MINOR;
 }
 
+/* Loads are serialized: the duplicate check and init() of one plugin must
+ * not interleave with another load of the same file. */
+static pthread_mutex_t rt_load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int _load(const char *lib);
+
 int vaccel_plugin_load(const char *lib)
+{
+	pthread_mutex_lock(&rt_load_lock);
+	int ret = _load(lib);
+	pthread_mutex_unlock(&rt_load_lock);
+	return ret;
+}
+
+static int _load(const char *lib)
 {
 	int ret;
 

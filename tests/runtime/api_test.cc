@@ -309,6 +309,17 @@ TEST(Api, ProfilingRegions)
 	vaccel_cleanup();
 }
 
+TEST(Api, SessionOutlivingCleanupGetsNotSupported)
+{
+	ASSERT_EQ(Boot(Path("PLUGIN_NOOP")), VACCEL_OK);
+	struct vaccel_session s;
+	ASSERT_EQ(vaccel_session_init(&s, 0), VACCEL_OK);
+	vaccel_cleanup();
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_ENOTSUP)
+		<< "plugins stay mapped but their ops are gone: no crash";
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+}
+
 TEST(Api, UnwritableLogFileFallsBackToStderr)
 {
 	EXPECT_EQ(Boot(Path("PLUGIN_NOOP"), "/nonexistent/dir/vaccel.log"),
