@@ -73,7 +73,6 @@ static int _file_name(const struct guest *g, const struct vtr_arg *a, char *out,
 		return -EINVAL;
 	memcpy(out, _at(g, a), a->len);
 	out[a->len] = 0;
-	out[strcspn(out, "")] = 0;
 	if (!out[0] || strchr(out, '/') || !strcmp(out, ".") || !strcmp(out, ".."))
 		return -EINVAL;
 	return 0;
