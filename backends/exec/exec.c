@@ -6,6 +6,7 @@
 // A library or symbol that cannot be found is an error, never a crash.
 #include <dlfcn.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +16,12 @@
 typedef int (*exec_user_fn)(struct vaccel_arg *in, size_t nr_in,
 			    struct vaccel_arg *out, size_t nr_out);
 
+/* dlopen/dlclose from several threads are safe in glibc, but its lock is
+ * invisible to ThreadSanitizer, which then reports ld.so's own allocations
+ * as races. Our lock around them makes the ordering visible; the user
+ * function itself runs outside it, so calls still run in parallel. */
+static pthread_mutex_t exec_dl_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Open, find, call, close. Each call opens the library afresh, as upstream
  * does, so a rebuilt library is picked up and nothing is cached per
  * session. */
@@ -22,12 +29,14 @@ static int exec_call(struct vaccel_session *sess, const char *lib,
 		     const char *sym, struct vaccel_arg *read, size_t nr_read,
 		     struct vaccel_arg *write, size_t nr_write)
 {
+	pthread_mutex_lock(&exec_dl_lock);
 	void *dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
 		const char *e = dlerror();
 		vaccel_error("[exec] session:%" PRId64
 			     " cannot open library %s: %s",
 			     sess->id, lib, e ? e : "unknown error");
+		pthread_mutex_unlock(&exec_dl_lock);
 		return VACCEL_ENOENT;
 	}
 	dlerror();
@@ -38,14 +47,20 @@ static int exec_call(struct vaccel_session *sess, const char *lib,
 			     " no symbol %s in %s: %s",
 			     sess->id, sym, lib, e ? e : "not found");
 		dlclose(dl);
+		pthread_mutex_unlock(&exec_dl_lock);
 		return VACCEL_ENOENT;
 	}
+	pthread_mutex_unlock(&exec_dl_lock);
+
 	exec_user_fn fn = (exec_user_fn)p;
 	int ret = fn(read, nr_read, write, nr_write);
 	if (ret)
 		vaccel_debug("[exec] session:%" PRId64 " %s:%s returned %d",
 			     sess->id, lib, sym, ret);
+
+	pthread_mutex_lock(&exec_dl_lock);
 	dlclose(dl);
+	pthread_mutex_unlock(&exec_dl_lock);
 	return ret;
 }
 

@@ -108,6 +108,37 @@ TEST(Concurrency, ThreadsSharingOneSession)
 	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
 }
 
+TEST(Concurrency, ThreadsCallingOpsOnOneSession)
+{
+	ASSERT_EQ(Boot(Path("PLUGIN_BLAS") + ":" + Path("PLUGIN_NOOP")),
+		  VACCEL_OK);
+	struct vaccel_session blas, noop;
+	ASSERT_EQ(vaccel_session_init(&blas, VACCEL_PLUGIN_CPU), VACCEL_OK);
+	ASSERT_EQ(vaccel_session_init(&noop, VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	std::atomic<int> failures{ 0 };
+	std::vector<std::thread> ts;
+	for (int t = 0; t < kThreads; t++)
+		ts.emplace_back([&, t] {
+			float a[4] = { 1, 2, 3, 4 };
+			float b[4] = { (float)t, 0, 0, (float)t };
+			for (int i = 0; i < kIters / 10; i++) {
+				float c[4] = { 0, 0, 0, 0 };
+				if (vaccel_sgemm(&blas, 2, 2, 2, 1, a, 2, b, 2, 0,
+						 c, 2) ||
+				    c[0] != (float)t || c[3] != 4.0f * (float)t)
+					failures++;
+				if (vaccel_noop(&noop))
+					failures++;
+			}
+		});
+	for (auto &t : ts)
+		t.join();
+	EXPECT_EQ(failures.load(), 0)
+		<< "each thread gets its own result through shared sessions";
+	EXPECT_EQ(vaccel_session_release(&blas), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&noop), VACCEL_OK);
+}
+
 TEST(Concurrency, OneResourceManySessions)
 {
 	ASSERT_EQ(Boot(Path("PLUGIN_NOOP")), VACCEL_OK);
