@@ -63,6 +63,8 @@ struct vtr_arg {
 	uint32_t flags; /* VTR_ARG_IN / VTR_ARG_OUT */
 };
 
+#define VTR_MAX_ARGS 32u /* arguments per request */
+
 #define VTR_ARG_IN 1u
 #define VTR_ARG_OUT 2u
 

@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <vaccel.h>
 
@@ -81,7 +82,8 @@ struct guest {
 	uint64_t res_bytes;
 	struct agent_stats stats;
 	struct poller *poller;
-	struct guest *next;           /* poller's list */
+	struct guest *next;           /* poller's list (poller thread only) */
+	struct guest *hnext;          /* hand-over lists (under the poller's lock) */
 	int dead;                     /* socket closed: release everything */
 };
 

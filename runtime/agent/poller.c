@@ -38,6 +38,15 @@ static double _tsc_per_us(void)
 	return (double)(__rdtsc() - t0) / 20000.0;
 }
 
+/* Only the poller ever touched a guest's sessions and rings: it releases them. */
+static void _retire(struct guest *g)
+{
+	guest_release_host_state(g);
+	agent_log("guest %u: gone (%llu requests served, %llu errors)\n", g->id,
+		  (unsigned long long)g->stats.requests, (unsigned long long)g->stats.errors);
+	guest_destroy(g);
+}
+
 static void _apply_handovers(struct poller *p)
 {
 	struct guest *add, *rem;
@@ -48,24 +57,20 @@ static void _apply_handovers(struct poller *p)
 	p->add = p->remove = NULL;
 	pthread_mutex_unlock(&p->lock);
 	while (add) {
-		struct guest *n = add->next;
+		struct guest *n = add->hnext;
 		add->next = p->guests;
 		p->guests = add;
 		add = n;
 	}
 	while (rem) {
-		struct guest *n = rem->next;
+		struct guest *n = rem->hnext;
 		for (struct guest **pp = &p->guests; *pp; pp = &(*pp)->next) {
 			if (*pp == rem) {
 				*pp = rem->next;
 				break;
 			}
 		}
-		/* Only this thread ever touched its sessions and rings: release them here. */
-		guest_release_host_state(rem);
-		agent_log("guest %u: gone (%llu requests served, %llu errors)\n", rem->id,
-			  (unsigned long long)rem->stats.requests, (unsigned long long)rem->stats.errors);
-		guest_destroy(rem);
+		_retire(rem);
 		pthread_mutex_lock(&p->lock);
 		p->nr_guests--;
 		pthread_mutex_unlock(&p->lock);
@@ -216,8 +221,7 @@ static void *_poller_main(void *arg)
 	/* Shutting down: everything in flight was served by the last passes. */
 	for (struct guest *g = p->guests; g;) {
 		struct guest *n = g->next;
-		guest_release_host_state(g);
-		guest_destroy(g);
+		_retire(g);
 		g = n;
 	}
 	p->guests = NULL;
@@ -255,7 +259,7 @@ void poller_add(struct poller *p, struct guest *g)
 {
 	g->poller = p;
 	pthread_mutex_lock(&p->lock);
-	g->next = p->add;
+	g->hnext = p->add;
 	p->add = g;
 	p->nr_guests++;
 	pthread_mutex_unlock(&p->lock);
@@ -266,16 +270,16 @@ void poller_remove(struct poller *p, struct guest *g)
 {
 	pthread_mutex_lock(&p->lock);
 	/* A guest still waiting in the add list is taken out there; else handed to remove. */
-	for (struct guest **pp = &p->add; *pp; pp = &(*pp)->next) {
+	for (struct guest **pp = &p->add; *pp; pp = &(*pp)->hnext) {
 		if (*pp == g) {
-			*pp = g->next;
+			*pp = g->hnext;
 			p->nr_guests--;
 			pthread_mutex_unlock(&p->lock);
 			guest_destroy(g);
 			return;
 		}
 	}
-	g->next = p->remove;
+	g->hnext = p->remove;
 	p->remove = g;
 	pthread_mutex_unlock(&p->lock);
 	_ring_bell(p);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The guest side of the transport: one connection to the agent per process (its region,
+ * pool, queue pairs and doorbells), and synchronous calls over a queue pair.
+ * Functions return 0 (or a positive result) or -errno.
+ */
+#ifndef SHM_CONN_H
+#define SHM_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transport/qp.h"
+
+/* One argument of a call: bytes in the caller's memory. */
+struct shm_io {
+	void *buf;
+	uint64_t len;
+	uint32_t type;
+};
+
+/* Connects once per process (again after a failure). Errors are logged with the path. */
+int shm_conn_ensure(void);
+void shm_conn_close(void);
+const char *shm_conn_socket_path(void);
+
+/*
+ * One synchronous request: inputs are copied into the pool (or passed by offset when they
+ * already live there), outputs are copied in too (in/out semantics) and back after the
+ * completion. Returns the completion's res (>= 0) or -errno.
+ */
+int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
+		 uint32_t nr_in, const struct shm_io *out, uint32_t nr_out);
+
+#endif

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The guest-side transport plugin: a vAccel plugin (is_virtio) that forwards sessions,
+ * resources and every op to the host agent over the shared region. Each op travels as the
+ * op type (in the request) plus its arguments in the order vaccel_genop takes them, and the
+ * host runs it through vaccel_genop on its own session.
+ *
+ * Configuration: VACCEL_SHM_SOCKET names the agent's socket (default
+ * /tmp/vaccel-agent.sock). The connection is made at the first session.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vaccel.h>
+
+#include "backends/shm/conn.h"
+
+/* Completion res (0, an id, or -errno) to vAccel's positive codes. */
+static int _vret(int64_t res)
+{
+	if (res >= 0)
+		return VACCEL_OK;
+	if (res == -ENOTCONN || res == -ECONNRESET || res == -EPIPE)
+		return VACCEL_ESESS;
+	return (int)-res;
+}
+
+static uint32_t _rsess(const struct vaccel_session *sess)
+{
+	return (uint32_t)sess->remote_id;
+}
+
+static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
+{
+	int ret = shm_conn_ensure();
+
+	if (ret) {
+		vaccel_error("[shm] session init failed: no connection to the agent at %s",
+			     shm_conn_socket_path());
+		return ret == -EACCES ? VACCEL_EACCES : VACCEL_EIO;
+	}
+	int64_t id = shm_call(VTR_OP_SESS_INIT, 0, flags, NULL, 0, NULL, 0);
+	if (id <= 0) {
+		vaccel_error("[shm] the agent refused a session: %s", strerror(id ? (int)-id : EPROTO));
+		return id ? _vret(id) : VACCEL_EBACKEND;
+	}
+	sess->remote_id = id;
+	return VACCEL_OK;
+}
+
+static int shm_session_release(struct vaccel_session *sess)
+{
+	return _vret(shm_call(VTR_OP_SESS_RELEASE, _rsess(sess), 0, NULL, 0, NULL, 0));
+}
+
+static int shm_session_update(struct vaccel_session *sess, uint32_t flags)
+{
+	return _vret(shm_call(VTR_OP_SESS_UPDATE, _rsess(sess), flags, NULL, 0, NULL, 0));
+}
+
+/* The bytes of a one-file resource: its blob in memory, or its file read once. */
+static int _res_bytes(struct vaccel_resource *res, void **buf, size_t *len, const char **name,
+		      int *owned)
+{
+	*owned = 0;
+	if (res->nr_blobs == 1 && res->blobs[0]->data) {
+		*buf = res->blobs[0]->data;
+		*len = res->blobs[0]->size;
+		*name = res->blobs[0]->name;
+		return 0;
+	}
+	if (res->nr_paths != 1)
+		return VACCEL_ENOTSUP;
+	const char *path = res->paths[0];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		vaccel_error("[shm] cannot read resource file %s: %s", path, strerror(errno));
+		return VACCEL_EIO;
+	}
+	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	*len = 0;
+	while (*buf && *len < (size_t)st.st_size) {
+		ssize_t n = read(fd, (char *)*buf + *len, (size_t)st.st_size - *len);
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	if (!*buf || *len != (size_t)st.st_size) {
+		free(*buf);
+		return VACCEL_EIO;
+	}
+	const char *slash = strrchr(path, '/');
+	*name = slash ? slash + 1 : path;
+	*owned = 1;
+	return 0;
+}
+
+static int shm_resource_register(struct vaccel_resource *res, struct vaccel_session *sess)
+{
+	void *buf;
+	size_t len;
+	const char *name;
+	int owned, ret = _res_bytes(res, &buf, &len, &name, &owned);
+
+	if (ret) {
+		if (ret == VACCEL_ENOTSUP)
+			vaccel_error("[shm] only one-file resources can be shipped to the host");
+		return ret;
+	}
+	/* Shipped once; later calls name it by the id the host returns. */
+	struct shm_io in[2] = {
+		{.buf = (void *)name, .len = strlen(name) + 1, .type = VACCEL_ARG_STRING},
+		{.buf = buf, .len = len, .type = VACCEL_ARG_RAW},
+	};
+	int64_t id = shm_call(VTR_OP_RES_REGISTER, _rsess(sess), res->type, in, 2, NULL, 0);
+	if (owned)
+		free(buf);
+	if (id <= 0)
+		return id ? _vret(id) : VACCEL_EBACKEND;
+	res->remote_id = id;
+	return VACCEL_OK;
+}
+
+static int shm_resource_unregister(struct vaccel_resource *res, struct vaccel_session *sess)
+{
+	return _vret(shm_call(VTR_OP_RES_UNREGISTER, _rsess(sess), (uint32_t)res->remote_id, NULL, 0,
+			      NULL, 0));
+}
+
+static int shm_noop(struct vaccel_session *sess)
+{
+	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_NOOP, NULL, 0, NULL, 0));
+}
+
+/* Forwards a genop-shaped call: in[] and out[] are the op's arguments after the op type. */
+static int _forward(struct vaccel_session *sess, vaccel_op_type_t op, struct shm_io *in,
+		    uint32_t nr_in, struct vaccel_arg *read, size_t nr_read, struct vaccel_arg *write,
+		    size_t nr_write)
+{
+	struct shm_io out[VTR_MAX_ARGS];
+
+	if (nr_in + nr_read + nr_write > VTR_MAX_ARGS) {
+		vaccel_error("[shm] too many arguments (%zu) for one request",
+			     (size_t)nr_in + nr_read + nr_write);
+		return VACCEL_EINVAL;
+	}
+	for (size_t i = 0; i < nr_read; i++)
+		in[nr_in++] = (struct shm_io){read[i].buf, read[i].size, read[i].type};
+	for (size_t i = 0; i < nr_write; i++)
+		out[i] = (struct shm_io){write[i].buf, write[i].size, write[i].type};
+	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), op, in, nr_in, out, (uint32_t)nr_write));
+}
+
+static int shm_exec(struct vaccel_session *sess, const char *library, const char *fn_symbol,
+		    struct vaccel_arg *read, size_t nr_read, struct vaccel_arg *write, size_t nr_write)
+{
+	struct shm_io in[VTR_MAX_ARGS] = {
+		{(void *)library, strlen(library) + 1, VACCEL_ARG_STRING},
+		{(void *)fn_symbol, strlen(fn_symbol) + 1, VACCEL_ARG_STRING},
+	};
+	return _forward(sess, VACCEL_OP_EXEC, in, 2, read, nr_read, write, nr_write);
+}
+
+static int shm_exec_with_resource(struct vaccel_session *sess, struct vaccel_resource *res,
+				  const char *fn_symbol, struct vaccel_arg *read, size_t nr_read,
+				  struct vaccel_arg *write, size_t nr_write)
+{
+	uint64_t handle = (uint64_t)res->remote_id;
+	struct shm_io in[VTR_MAX_ARGS] = {
+		{&handle, sizeof(handle), VACCEL_ARG_UINT64},
+		{(void *)fn_symbol, strlen(fn_symbol) + 1, VACCEL_ARG_STRING},
+	};
+	if (!res->remote_id) {
+		vaccel_error("[shm] resource %lld is not registered with the host", (long long)res->id);
+		return VACCEL_EINVAL;
+	}
+	return _forward(sess, VACCEL_OP_EXEC_WITH_RESOURCE, in, 2, read, nr_read, write, nr_write);
+}
+
+/* Bytes a row-major rows x cols float matrix with leading dimension ld spans. */
+static size_t _mat_bytes(long long rows, long long cols, long long ld)
+{
+	if (rows <= 0 || cols <= 0)
+		return 0;
+	return ((size_t)(rows - 1) * (size_t)ld + (size_t)cols) * sizeof(float);
+}
+
+static int shm_sgemm(struct vaccel_session *sess, long long int m, long long int n, long long int k,
+		     float alpha, float *a, long long int lda, float *b, long long int ldb, float beta,
+		     float *c, long long int ldc)
+{
+	int64_t mm = m, nn = n, kk = k, llda = lda, lldb = ldb, lldc = ldc;
+
+	if (m < 0 || n < 0 || k < 0 || lda < (k > 1 ? k : 1) || ldb < (n > 1 ? n : 1) ||
+	    ldc < (n > 1 ? n : 1))
+		return VACCEL_EINVAL;
+	struct shm_io in[10] = {
+		{&mm, 8, VACCEL_ARG_INT64},  {&nn, 8, VACCEL_ARG_INT64},
+		{&kk, 8, VACCEL_ARG_INT64},  {&alpha, 4, VACCEL_ARG_FLOAT32},
+		{a, _mat_bytes(m, k, lda), VACCEL_ARG_FLOAT32_ARRAY},
+		{&llda, 8, VACCEL_ARG_INT64},
+		{b, _mat_bytes(k, n, ldb), VACCEL_ARG_FLOAT32_ARRAY},
+		{&lldb, 8, VACCEL_ARG_INT64}, {&beta, 4, VACCEL_ARG_FLOAT32},
+		{&lldc, 8, VACCEL_ARG_INT64},
+	};
+	struct shm_io out[1] = {{c, _mat_bytes(m, n, ldc), VACCEL_ARG_FLOAT32_ARRAY}};
+	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_BLAS_SGEMM, in, 10, out, 1));
+}
+
+static struct vaccel_op shm_ops[] = {
+	VACCEL_OP_INIT(shm_ops[0], VACCEL_OP_NOOP, shm_noop),
+	VACCEL_OP_INIT(shm_ops[1], VACCEL_OP_EXEC, shm_exec),
+	VACCEL_OP_INIT(shm_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE, shm_exec_with_resource),
+	VACCEL_OP_INIT(shm_ops[3], VACCEL_OP_BLAS_SGEMM, shm_sgemm),
+};
+
+static int shm_init(void)
+{
+	return vaccel_plugin_register_ops(shm_ops, sizeof(shm_ops) / sizeof(shm_ops[0]));
+}
+
+static int shm_fini(void)
+{
+	shm_conn_close();
+	return VACCEL_OK;
+}
+
+VACCEL_PLUGIN(.name = "shm", .version = "0.1", .vaccel_version = VACCEL_VERSION,
+	      .type = VACCEL_PLUGIN_REMOTE, .is_virtio = true, .init = shm_init, .fini = shm_fini,
+	      .session_init = shm_session_init, .session_release = shm_session_release,
+	      .session_update = shm_session_update, .resource_register = shm_resource_register,
+	      .resource_unregister = shm_resource_unregister)

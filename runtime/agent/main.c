@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vaccel-agent: the host side of the shared-memory transport. Listens on a unix socket,
+ * speaks QEMU's ivshmem-server protocol to every client (guest processes and QEMU), gives
+ * each its own region, and serves its requests on this host's vAccel plugins.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runtime/agent/agent.h"
+#include "vmm-glue/ivshmem_proto.h"
+
+#define MAX_CLIENTS 1024
+
+volatile int agent_verbose;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vaccel-agent [options]\n"
+		"The host agent of vAccel's shared-memory transport: an ivshmem server that gives each\n"
+		"guest (a local process or a QEMU ivshmem-doorbell device) its own region and serves its\n"
+		"requests on this host's plugins.\n"
+		"  -s, --socket PATH        unix socket to listen on (default $VACCEL_SHM_SOCKET or\n"
+		"                           /tmp/vaccel-agent.sock)\n"
+		"  -p, --plugins LIST       host plugins, ':'-separated (default $VACCEL_PLUGINS)\n"
+		"      --cpus LIST          CPUs of the poller threads, one poller each (default 0)\n"
+		"      --qps N              queue pairs per guest (default 4, max %u)\n"
+		"      --sq-entries N       submission ring entries (default 256)\n"
+		"      --cq-entries N       completion ring entries = in-flight limit (default 256)\n"
+		"      --pool SPEC          buffer pool classes, SIZE:COUNT,... (default %s)\n"
+		"      --spin-us N          poller busy-polls this long before it sleeps (default 50)\n"
+		"      --region-dir DIR     file-backed regions in DIR (for QEMU memory-backend-file)\n"
+		"      --huge               back regions with huge pages when available\n"
+		"      --exec-allow PATHS   ':'-separated libraries or folders vaccel_exec may load\n"
+		"                           (default: none, vaccel_exec is refused)\n"
+		"      --allow-guest-code   let exec_with_resource run libraries shipped by a guest\n"
+		"      --max-guests N       (default 64)   --max-sessions N  per guest (default 64)\n"
+		"      --max-resources N    per guest (default 64)\n"
+		"      --max-resource-mb N  bytes of resources per guest (default 256)\n"
+		"  -v, --verbose            log refused requests\n"
+		"  -h, --help\n"
+		"SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.\n",
+		AGENT_MAX_QPS, VSHM_POOL_DEFAULT_SPEC);
+}
+
+static int _num(const char *s, const char *flag, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+
+	if (errno || *end || end == s || v < lo || v > hi) {
+		fprintf(stderr, "vaccel-agent: %s wants a number from %ld to %ld, got '%s'\n", flag, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int _parse(int argc, char **argv, struct agent_opts *o)
+{
+	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
+	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB };
+	static const struct option lo[] = {
+		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
+		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
+		{"sq-entries", required_argument, 0, O_SQ}, {"cq-entries", required_argument, 0, O_CQ},
+		{"pool", required_argument, 0, O_POOL}, {"spin-us", required_argument, 0, O_SPIN},
+		{"region-dir", required_argument, 0, O_RDIR}, {"huge", no_argument, 0, O_HUGE},
+		{"exec-allow", required_argument, 0, O_EXEC}, {"allow-guest-code", no_argument, 0, O_GCODE},
+		{"max-guests", required_argument, 0, O_MAXG}, {"max-sessions", required_argument, 0, O_MAXS},
+		{"max-resources", required_argument, 0, O_MAXR},
+		{"max-resource-mb", required_argument, 0, O_MAXRB},
+		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+	};
+	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
+	long v;
+	int c;
+
+	*o = (struct agent_opts){
+		.socket_path = env_sock && *env_sock ? env_sock : "/tmp/vaccel-agent.sock",
+		.nr_pollers = 1, .qps = 4, .sq_entries = 256, .cq_entries = 256,
+		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
+		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
+	};
+	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket_path = optarg; break;
+		case 'p': o->plugins = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'h': usage(stdout); exit(0);
+		case O_CPUS: {
+			char *save, *dup = strdup(optarg), *tok;
+			o->nr_pollers = 0;
+			for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (o->nr_pollers == 16 || _num(tok, "--cpus", -1, 4095, &v)) {
+					free(dup);
+					return -1;
+				}
+				o->cpus[o->nr_pollers++] = (int)v;
+			}
+			free(dup);
+			if (!o->nr_pollers) {
+				fprintf(stderr, "vaccel-agent: --cpus wants a list like 0 or 0,1\n");
+				return -1;
+			}
+			break;
+		}
+		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
+		case O_SQ:
+		case O_CQ:
+			if (_num(optarg, c == O_SQ ? "--sq-entries" : "--cq-entries", 2, 1 << 16, &v))
+				return -1;
+			if (v & (v - 1)) {
+				fprintf(stderr, "vaccel-agent: ring entries must be a power of two, got %ld\n", v);
+				return -1;
+			}
+			*(c == O_SQ ? &o->sq_entries : &o->cq_entries) = (uint32_t)v;
+			break;
+		case O_POOL: o->pool_spec = optarg; break;
+		case O_SPIN: if (_num(optarg, "--spin-us", 0, 10000000, &v)) return -1; o->spin_us = (uint64_t)v; break;
+		case O_RDIR: o->region_dir = optarg; break;
+		case O_HUGE: o->huge = 1; break;
+		case O_EXEC: o->exec_allow = optarg; break;
+		case O_GCODE: o->allow_guest_code = 1; break;
+		case O_MAXG: if (_num(optarg, "--max-guests", 1, 65535, &v)) return -1; o->max_guests = (uint32_t)v; break;
+		case O_MAXS: if (_num(optarg, "--max-sessions", 1, 65536, &v)) return -1; o->max_sessions = (uint32_t)v; break;
+		case O_MAXR: if (_num(optarg, "--max-resources", 1, 65536, &v)) return -1; o->max_resources = (uint32_t)v; break;
+		case O_MAXRB: if (_num(optarg, "--max-resource-mb", 1, 1 << 20, &v)) return -1; o->max_resource_bytes = (uint64_t)v << 20; break;
+		default:
+			fprintf(stderr, "vaccel-agent: see --help\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vaccel-agent: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+struct client {
+	int sock;
+	struct guest *g;
+};
+
+static int _next_id(const struct client *cl, size_t n, uint16_t *next)
+{
+	for (int tries = 0; tries < 65535; tries++) {
+		uint16_t id = *next;
+		int used = 0;
+
+		*next = *next == 65535 ? 1 : *next + 1;
+		for (size_t i = 0; i < n && !used; i++)
+			used = cl[i].g && cl[i].g->id == id;
+		if (!used)
+			return id;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_opts o;
+	struct poller pollers[16];
+	static struct client cl[MAX_CLIENTS];
+	size_t ncl = 0;
+	uint16_t next_id = 1;
+	sigset_t mask;
+	int lsock, sfd, ret;
+
+	if (_parse(argc, argv, &o))
+		return 2;
+	agent_verbose = o.verbose;
+	if (o.plugins) {
+		/* --plugins replaces what the library's constructor loaded from the environment. */
+		vaccel_cleanup();
+		unsetenv("VACCEL_PLUGINS");
+		unsetenv("VACCEL_BACKENDS");
+		vaccel_bootstrap();
+		ret = vaccel_plugin_parse_and_load(o.plugins);
+		if (ret)
+			agent_log("some plugins in '%s' did not load (see above)\n", o.plugins);
+	}
+	for (size_t i = 0; i < vaccel_plugin_count(); i++)
+		if (vaccel_plugin_at(i)->info->is_virtio)
+			agent_log("warning: plugin '%s' is a transport plugin; the agent serves guests "
+				  "with local plugins only\n", vaccel_plugin_at(i)->info->name);
+	if (vaccel_plugin_count() == 0)
+		agent_log("warning: no host plugins loaded (--plugins or VACCEL_PLUGINS); guests' ops "
+			  "will fail\n");
+
+	/* Signals arrive through signalfd in the main loop; threads inherit the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	lsock = vivs_listen(o.socket_path, 64);
+	if (lsock < 0) {
+		agent_log("cannot listen on %s: %s\n", o.socket_path, strerror(-lsock));
+		return 1;
+	}
+	for (int i = 0; i < o.nr_pollers; i++) {
+		ret = poller_start(&pollers[i], &o, i, o.cpus[i]);
+		if (ret) {
+			agent_log("cannot start poller %d: %s\n", i, strerror(-ret));
+			return 1;
+		}
+	}
+	agent_log("listening on %s (%d poller(s), %u queue pairs per guest, pool %s)\n", o.socket_path,
+		  o.nr_pollers, o.qps, o.pool_spec);
+
+	for (;;) {
+		static struct pollfd pfd[MAX_CLIENTS + 2];
+		pfd[0] = (struct pollfd){.fd = lsock, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		for (size_t i = 0; i < ncl; i++)
+			pfd[2 + i] = (struct pollfd){.fd = cl[i].sock, .events = POLLIN};
+		if (poll(pfd, 2 + ncl, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			agent_log("poll: %s\n", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGPIPE) {
+				agent_log("signal %u: finishing in-flight requests and exiting\n", si.ssi_signo);
+				break;
+			}
+		}
+		/* Closed clients first, so their slots are free for new ones. */
+		for (size_t i = 0; i < ncl;) {
+			if (!pfd[2 + i].revents) {
+				i++;
+				continue;
+			}
+			char buf[64];
+			ssize_t n = recv(cl[i].sock, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+				i++; /* clients send nothing in this protocol: ignore it */
+				continue;
+			}
+			poller_remove(cl[i].g->poller, cl[i].g);
+			cl[i] = cl[--ncl];
+			pfd[2 + i] = pfd[2 + ncl];
+		}
+		if (pfd[0].revents & POLLIN) {
+			int s = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+			if (s < 0)
+				continue;
+			int id = ncl < o.max_guests && ncl < MAX_CLIENTS ? _next_id(cl, ncl, &next_id) : -1;
+			if (id < 0) {
+				agent_log("refusing a client: %u guests already connected (--max-guests)\n",
+					  o.max_guests);
+				close(s);
+				continue;
+			}
+			struct poller *p = &pollers[0];
+			for (int i = 1; i < o.nr_pollers; i++)
+				if (pollers[i].nr_guests < p->nr_guests)
+					p = &pollers[i];
+			struct guest *g;
+			ret = guest_create(&o, (uint16_t)id, s, p->bell, &g);
+			if (ret) {
+				close(s);
+				continue;
+			}
+			cl[ncl++] = (struct client){.sock = s, .g = g};
+			agent_log("guest %d connected (poller %d)\n", id, p->idx);
+			poller_add(p, g);
+		}
+	}
+	close(lsock);
+	unlink(o.socket_path);
+	for (int i = 0; i < o.nr_pollers; i++)
+		poller_stop(&pollers[i]);
+	agent_log("stopped\n");
+	return 0;
+}

@@ -1,0 +1,162 @@
+#include "agent_util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+namespace e2e {
+
+std::string Runfile(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? v : "";
+}
+
+// Unix socket paths are limited to 108 bytes and Bazel's TEST_TMPDIR is longer: sockets go
+// in a short folder of this process's own under /tmp.
+static std::string SockDir()
+{
+	static std::string dir;
+	if (dir.empty()) {
+		char tmpl[] = "/tmp/vaccel-e2e-XXXXXX";
+		dir = mkdtemp(tmpl) ? tmpl : "/tmp";
+	}
+	return dir;
+}
+
+std::string SockPath(const std::string &name)
+{
+	return SockDir() + "/" + name;
+}
+
+std::string TmpPath(const std::string &name)
+{
+	const char *t = getenv("TEST_TMPDIR");
+	return std::string(t ? t : "/tmp") + "/" + name;
+}
+
+static double Now()
+{
+	timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+pid_t Spawn(const std::vector<std::string> &argv, const std::vector<std::string> &env,
+	    const std::string &out_path)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	for (const auto &e : env)
+		putenv(strdup(e.c_str()));
+	std::vector<char *> av;
+	for (const auto &a : argv)
+		av.push_back(const_cast<char *>(a.c_str()));
+	av.push_back(nullptr);
+	execv(av[0], av.data());
+	fprintf(stderr, "exec %s: %s\n", av[0], strerror(errno));
+	_exit(127);
+}
+
+int Wait(pid_t pid, int timeout_s)
+{
+	double end = Now() + timeout_s;
+	int st;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -1;
+		if (Now() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		usleep(2000);
+	}
+}
+
+int Run(const std::vector<std::string> &argv, const std::vector<std::string> &env, int timeout_s,
+	std::string *output)
+{
+	static int n;
+	std::string out = TmpPath("run-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".log");
+	int rc = Wait(Spawn(argv, env, out), timeout_s);
+	if (output) {
+		std::ifstream f(out);
+		std::stringstream ss;
+		ss << f.rdbuf();
+		*output = ss.str();
+	}
+	return rc;
+}
+
+Agent::Agent(const std::vector<std::string> &args, const std::string &tag)
+{
+	static int n;
+	socket_ = SockPath(tag + "-" + std::to_string(n) + ".sock");
+	log_ = TmpPath(tag + "-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".log");
+	std::vector<std::string> argv = {Runfile("AGENT"), "--socket", socket_};
+	argv.insert(argv.end(), args.begin(), args.end());
+	pid_ = Spawn(argv, {"OPENBLAS_NUM_THREADS=1", "VACCEL_PLUGINS="}, log_);
+	double end = Now() + 10;
+	while (Now() < end) {
+		int st;
+		if (waitpid(pid_, &st, WNOHANG) == pid_) {
+			pid_ = -1;
+			return; // died at start: ok_ stays false, Log() says why
+		}
+		// The agent logs this after listen(); probing with a connect instead would make
+		// it build a whole region for a client that leaves at once.
+		if (Log().find("listening on") != std::string::npos) {
+			ok_ = true;
+			return;
+		}
+		usleep(5000);
+	}
+}
+
+int Agent::Stop()
+{
+	if (pid_ < 0)
+		return -1;
+	kill(pid_, SIGTERM);
+	int rc = Wait(pid_, 20);
+	pid_ = -1;
+	return rc;
+}
+
+Agent::~Agent()
+{
+	if (pid_ > 0) {
+		kill(pid_, SIGKILL);
+		waitpid(pid_, nullptr, 0);
+	}
+}
+
+std::string Agent::Log() const
+{
+	std::ifstream f(log_);
+	std::stringstream ss;
+	ss << f.rdbuf();
+	return ss.str();
+}
+
+} // namespace e2e

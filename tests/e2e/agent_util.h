@@ -1,0 +1,48 @@
+// Starting a real vaccel-agent for a test: its socket under $TEST_TMPDIR, its plugins from
+// runfiles; stopping it checks that SIGTERM makes it exit 0.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace e2e {
+
+// Path of a runfile given in environment variable `name` (set by the BUILD file).
+std::string Runfile(const char *name);
+std::string TmpPath(const std::string &name);
+// A unix socket path (short enough for sun_path).
+std::string SockPath(const std::string &name);
+
+class Agent {
+      public:
+	// Starts vaccel-agent with --socket and the given extra arguments; waits until the
+	// socket accepts connections (up to 10 s).
+	explicit Agent(const std::vector<std::string> &args, const std::string &tag = "agent");
+	~Agent();
+	bool ok() const { return ok_; }
+	const std::string &socket() const { return socket_; }
+	pid_t pid() const { return pid_; }
+	// SIGTERM and wait; returns the exit status (or 128+signal, -1 on timeout).
+	int Stop();
+	// The agent's stderr so far.
+	std::string Log() const;
+
+      private:
+	pid_t pid_ = -1;
+	bool ok_ = false;
+	std::string socket_, log_;
+};
+
+// Runs a program with extra environment; returns its exit status (or 128+signal), killing
+// it after timeout_s.
+int Run(const std::vector<std::string> &argv, const std::vector<std::string> &env, int timeout_s,
+	std::string *output = nullptr);
+
+// Starts a program without waiting; Wait() collects it.
+pid_t Spawn(const std::vector<std::string> &argv, const std::vector<std::string> &env,
+	    const std::string &out_path);
+int Wait(pid_t pid, int timeout_s);
+
+} // namespace e2e
