@@ -14,6 +14,8 @@
 
 /* Room for several fds, so a message with too many is seen (and its fds closed), not cut. */
 #define _MAX_FDS_SEEN 8
+/* How long vivs_send waits to finish a message it has half sent. */
+#define _SEND_REST_MS 5000
 
 static int64_t _now_ms(void)
 {
@@ -71,6 +73,44 @@ static int _fill_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
+/*
+ * Connects the non-blocking sock to sa by deadline. A unix socket says EAGAIN while the
+ * server's backlog is full: retry briefly until the deadline. 0, -ETIMEDOUT or -errno.
+ */
+static int _connect(int sock, const struct sockaddr_un *sa, int64_t deadline)
+{
+	for (;;) {
+		int ret;
+
+		if (connect(sock, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return 0;
+		switch (errno) {
+		case EISCONN: /* an interrupted attempt that completed meanwhile */
+			return 0;
+		case EINTR:
+			continue;
+		case EAGAIN:
+			if (_left_ms(deadline) == 0)
+				return -ETIMEDOUT;
+			usleep(5000);
+			continue;
+		case EINPROGRESS:
+		case EALREADY: {
+			socklen_t len = sizeof(ret);
+
+			ret = _wait(sock, POLLOUT, deadline);
+			if (ret)
+				return ret;
+			if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &ret, &len) < 0)
+				return -errno;
+			return -ret;
+		}
+		default:
+			return -errno;
+		}
+	}
+}
+
 int vivs_send(int sock, int64_t value, int fd)
 {
 	uint64_t le = htole64((uint64_t)value);
@@ -100,9 +140,12 @@ int vivs_send(int sock, int64_t value, int fd)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			/* A non-blocking socket mid-message: finish it, or the stream is garbled. */
+			/*
+			 * A non-blocking socket mid-message: finish it, or the stream is garbled;
+			 * but a client that stopped reading must not hold the server for long.
+			 */
 			if ((errno == EAGAIN || errno == EWOULDBLOCK) && sent) {
-				int ret = _wait(sock, POLLOUT, -1);
+				int ret = _wait(sock, POLLOUT, _deadline(_SEND_REST_MS));
 
 				if (ret)
 					return ret;
@@ -233,7 +276,8 @@ int vivs_listen(const char *path, int backlog)
 		ret = -EEXIST;
 		goto err;
 	}
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live server with a full backlog answers EAGAIN instead of hanging us. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (probe < 0) {
 		ret = -errno;
 		goto err;
@@ -433,20 +477,15 @@ int vivs_client_open(const char *path, struct vivs_client *c, int timeout_ms)
 	ret = _fill_addr(path, &sa);
 	if (ret)
 		return ret;
-	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking so a server with a full backlog can't hold connect past the timeout. */
+	c->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->sock < 0) {
 		ret = -errno;
 		goto err;
 	}
-	while (connect(c->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		/* Interrupted: the connection goes on; a retry then says EISCONN. */
-		if (errno == EISCONN)
-			break;
-		if (errno != EINTR) {
-			ret = -errno;
-			goto err;
-		}
-	}
+	ret = _connect(c->sock, &sa, deadline);
+	if (ret)
+		goto err;
 
 	ret = vivs_recv(c->sock, &v, &fd, _left_ms(deadline));
 	if (ret)

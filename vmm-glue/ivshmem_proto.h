@@ -56,7 +56,9 @@ struct vivs_client {
 
 /*
  * Sends one message: value, and fd unless fd < 0. Never raises SIGPIPE. Returns 0, -EPIPE or
- * -ECONNRESET (the client left), -EBADF, or -errno of sendmsg.
+ * -ECONNRESET (the client left), -EAGAIN (non-blocking socket full, nothing sent),
+ * -ETIMEDOUT (half sent and the client stopped reading: drop the connection), -EBADF, or
+ * -errno of sendmsg.
  */
 int vivs_send(int sock, int64_t value, int fd);
 
@@ -94,8 +96,8 @@ int vivs_server_announce_gone(int sock, uint16_t id);
 
 /*
  * Client: connects to the server at path and reads the version, the own ID and the shm fd,
- * all within timeout_ms (< 0: forever). c is initialised in every case; on failure it holds
- * no fds. Returns 0, -ENOENT (no socket at path), -ECONNREFUSED (nobody listening),
+ * all within timeout_ms (< 0: forever; a full server backlog counts too). c is initialised
+ * in every case; on failure it holds no fds. c->sock is non-blocking (poll it for POLLIN). Returns 0, -ENOENT (no socket at path), -ECONNREFUSED (nobody listening),
  * -EACCES (no permission), -ENAMETOOLONG, -EPROTONOSUPPORT (version is not 0), -EPROTO
  * (garbled greeting, e.g. no shm fd), -ECONNRESET (server closed), -ETIMEDOUT, or -errno.
  */
@@ -111,8 +113,9 @@ int vivs_client_open(const char *path, struct vivs_client *c, int timeout_ms);
 int vivs_client_read_peers(struct vivs_client *c, unsigned nr_vectors, int timeout_ms);
 
 /*
- * Client: handles one pending join/leave message without blocking. Returns 0 (nothing
- * pending), 1 (handled one), -ECONNRESET (server gone), -EPROTO, -ENOSPC or -errno.
+ * Client, after vivs_client_read_peers: handles one pending join/leave message without
+ * blocking. Returns 0 (nothing pending), 1 (handled one), -ECONNRESET (server gone),
+ * -EPROTO, -ENOSPC, -EINVAL (not open) or -errno.
  */
 int vivs_client_poll(struct vivs_client *c);
 

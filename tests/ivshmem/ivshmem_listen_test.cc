@@ -4,13 +4,18 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "tests/ivshmem/ivshmem_test_util.h"
 
@@ -120,6 +125,45 @@ TEST(IvshmemClient, ForbiddenSocketIsEACCES)
 	ASSERT_NE(WEXITSTATUS(st), 100) << "could not drop CAP_DAC_OVERRIDE";
 	int ret = -WEXITSTATUS(st);
 	EXPECT_EQ(ret, -EACCES) << vivs_strerror(ret);
+	close(ls);
+	unlink(path.c_str());
+}
+
+// A server that never accepts fills its backlog; connecting must still honour the timeout,
+// and a second server must still see the first one as live.
+TEST(IvshmemClient, FullBacklogTimesOutAndStillCountsAsLive)
+{
+	std::string path = SockPath("backlog");
+	int ls = vivs_listen(path.c_str(), 0);
+	ASSERT_GE(ls, 0);
+	std::vector<int> queued;
+	bool full = false;
+	// Fill the backlog without the code under test (Linux queues backlog + 1).
+	for (int i = 0; i < 8; i++) {
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		ASSERT_GE(s, 0);
+		sockaddr_un sa{};
+		sa.sun_family = AF_UNIX;
+		strcpy(sa.sun_path, path.c_str());
+		int r = connect(s, reinterpret_cast<sockaddr *>(&sa), sizeof(sa));
+		int e = errno;
+		queued.push_back(s);
+		if (r < 0) {
+			ASSERT_EQ(e, EAGAIN) << "expected a full backlog";
+			full = true;
+			break;
+		}
+	}
+	ASSERT_TRUE(full) << "the backlog never filled; the test would prove nothing";
+	vivs_client c;
+	auto t0 = std::chrono::steady_clock::now();
+	EXPECT_EQ(vivs_client_open(path.c_str(), &c, 100), -ETIMEDOUT);
+	auto took = std::chrono::steady_clock::now() - t0;
+	EXPECT_GE(took, std::chrono::milliseconds(90));
+	EXPECT_LT(took, std::chrono::seconds(3)) << "connect must not block past the timeout";
+	EXPECT_EQ(vivs_listen(path.c_str(), 4), -EADDRINUSE) << "a busy server is still alive";
+	for (int s : queued)
+		close(s);
 	close(ls);
 	unlink(path.c_str());
 }
