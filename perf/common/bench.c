@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,6 +160,30 @@ double bench_max(const double *v, size_t n)
 		if (v[i] > m)
 			m = v[i];
 	return m;
+}
+
+int bench_runfile(const char *rel, char *out, size_t n)
+{
+	char cand[8192], exe[4096];
+	const char *env = getenv("RUNFILES_DIR");
+	ssize_t len;
+
+	snprintf(cand, sizeof(cand), "%s", rel);
+	if (access(cand, R_OK) == 0 && realpath(cand, out) && strlen(out) < n)
+		return 0;
+	if (env) {
+		snprintf(cand, sizeof(cand), "%s/vaccel_shm/%s", env, rel);
+		if (access(cand, R_OK) == 0 && realpath(cand, out))
+			return 0;
+	}
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = 0;
+		snprintf(cand, sizeof(cand), "%s.runfiles/vaccel_shm/%s", exe, rel);
+		if (access(cand, R_OK) == 0 && realpath(cand, out))
+			return 0;
+	}
+	return -ENOENT;
 }
 
 struct bench_json_ent {

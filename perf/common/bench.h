@@ -54,6 +54,13 @@ double bench_median(const double *v, size_t n);
 double bench_min(const double *v, size_t n);
 double bench_max(const double *v, size_t n);
 
+/*
+ * Absolute path of a file of this workspace's runfiles (e.g. "backends/shm/libvaccel-shm.so"):
+ * the working directory (bazel run starts there), $RUNFILES_DIR, then <exe>.runfiles.
+ * 0 or -ENOENT.
+ */
+int bench_runfile(const char *rel, char *out, size_t n);
+
 /* Flat JSON object of numbers and strings, written at the end. */
 struct bench_json;
 struct bench_json *bench_json_new(void);
