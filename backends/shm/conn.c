@@ -145,6 +145,21 @@ err:
 	return ret;
 }
 
+struct vshm_pool *shm_conn_pool(void)
+{
+	return __atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE) ? g_conn.pool : NULL;
+}
+
+void *shm_conn_base(void)
+{
+	return __atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE) ? vshm_region_base(g_conn.reg) : NULL;
+}
+
+uint64_t shm_conn_generation(void)
+{
+	return g_conn.gen;
+}
+
 int shm_conn_ensure(void)
 {
 	int ret = 0;

@@ -24,6 +24,13 @@ int shm_conn_ensure(void);
 void shm_conn_close(void);
 const char *shm_conn_socket_path(void);
 
+struct vshm_pool;
+/* The connection's buffer pool and region base (NULL while not connected). */
+struct vshm_pool *shm_conn_pool(void);
+void *shm_conn_base(void);
+/* Changes on every (re)connection: memory from an earlier connection is foreign. */
+uint64_t shm_conn_generation(void);
+
 /*
  * One synchronous request: inputs are copied into the pool (or passed by offset when they
  * already live there), outputs are copied in too (in/out semantics) and back after the
