@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vaccel.h>
@@ -27,11 +28,31 @@
 #define WAIT_TIMEOUT_MS 1000 /* re-check the host's liveness this often while waiting */
 #define SMALL_ARG 256u       /* arguments up to this size travel in the table's buffer */
 
+/* One request in flight on a pair: what to do when its completion arrives. */
+struct req {
+	uint64_t user_data;    /* the caller's (asynchronous requests) */
+	uint32_t nr_in, nr_out;
+	uint32_t owned;        /* bit i: argument i's pool buffer was allocated here */
+	int async;
+	struct vshm_buf table; /* argument table and small arguments (ptr NULL: none) */
+	void *out_dst[VTR_MAX_ARGS];
+};
+
+#define BATCH 32u
+
 struct gqp {
 	struct vtr_qp qp;
 	pthread_mutex_t lock; /* taken only when threads share this pair */
 	uint32_t owner;       /* claimed by a thread (tid), 0 if shared */
-	uint64_t next_ud;
+	/* The rest belongs to whoever holds the pair (its owner, or the lock). */
+	struct req *reqs;     /* cq_entries slots; the SQE's user_data is the slot number */
+	uint32_t *free_slots;
+	uint32_t nr_free;
+	struct vtr_sqe batch[BATCH]; /* queued with VACCEL_ASYNC_MORE, not yet published */
+	uint32_t nr_batch;
+	struct shm_done *done; /* finished asynchronous requests not yet reaped (ring) */
+	uint32_t done_head, done_tail;
+	uint32_t async_inflight;
 };
 
 static struct {
@@ -65,6 +86,32 @@ static void _thread_exit(void *arg)
 		q->owner = 0;
 		vtr_qp_unclaim(q->qp.sh, who);
 	}
+}
+
+static int _qp_slots_init(struct gqp *q)
+{
+	uint32_t n = q->qp.cq_entries;
+
+	q->reqs = calloc(n, sizeof(*q->reqs));
+	q->free_slots = calloc(n, sizeof(*q->free_slots));
+	q->done = calloc(n, sizeof(*q->done));
+	if (!q->reqs || !q->free_slots || !q->done)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		q->free_slots[i] = n - 1 - i;
+	q->nr_free = n;
+	return 0;
+}
+
+static void _qps_free(void)
+{
+	for (uint32_t q = 0; g_conn.qps && q < g_conn.nr_qps; q++) {
+		free(g_conn.qps[q].reqs);
+		free(g_conn.qps[q].free_slots);
+		free(g_conn.qps[q].done);
+	}
+	free(g_conn.qps);
+	g_conn.qps = NULL;
 }
 
 static int _connect_locked(void)
@@ -127,6 +174,9 @@ static int _connect_locked(void)
 			goto err;
 		}
 		pthread_mutex_init(&g_conn.qps[q].lock, NULL);
+		ret = _qp_slots_init(&g_conn.qps[q]);
+		if (ret)
+			goto err;
 	}
 	pthread_key_create(&g_conn.key, _thread_exit);
 	g_conn.gen++;
@@ -135,8 +185,7 @@ static int _connect_locked(void)
 		     g_conn.nr_qps);
 	return 0;
 err:
-	free(g_conn.qps);
-	g_conn.qps = NULL;
+	_qps_free();
 	vshm_pool_close(g_conn.pool);
 	g_conn.pool = NULL;
 	vshm_region_close(g_conn.reg);
@@ -178,8 +227,7 @@ void shm_conn_close(void)
 	pthread_mutex_lock(&g_conn.lock);
 	if (g_conn.up) {
 		g_conn.up = 0;
-		free(g_conn.qps);
-		g_conn.qps = NULL;
+		_qps_free();
 		vshm_pool_close(g_conn.pool);
 		vshm_region_close(g_conn.reg);
 		vivs_client_close(&g_conn.cli);
@@ -237,89 +285,336 @@ static uint64_t _table_bytes(const struct shm_io *in, uint32_t nr_in, const stru
 	return b;
 }
 
+/* Gives back the pool buffers of a finished (or failed) request. */
+static void _release(struct req *r)
+{
+	if (r->table.ptr) {
+		const struct vtr_arg *args = r->table.ptr;
+		for (uint32_t i = 0; i < r->nr_in + r->nr_out; i++)
+			if (r->owned & (1u << i))
+				vshm_pool_free(g_conn.pool, (char *)vshm_region_base(g_conn.reg) + args[i].off);
+		vshm_pool_free(g_conn.pool, r->table.ptr);
+	}
+	r->table.ptr = NULL;
+	r->owned = 0;
+}
+
+/*
+ * Puts a request's arguments in the pool and fills its SQE: inputs copied in (or passed by
+ * offset when they already live in a pool buffer), outputs copied in too (in/out) unless in
+ * the pool. 0 or -errno (nothing left allocated on error).
+ */
+static int _marshal(struct req *r, struct vtr_sqe *sqe, const struct shm_io *in, uint32_t nr_in,
+		    const struct shm_io *out, uint32_t nr_out)
+{
+	uint32_t nr = nr_in + nr_out;
+	uint64_t small_off;
+	struct vtr_arg *args;
+	int ret;
+
+	r->nr_in = nr_in;
+	r->nr_out = nr_out;
+	r->owned = 0;
+	r->table.ptr = NULL;
+	sqe->nr_args = nr;
+	sqe->args_off = 0;
+	if (nr == 0)
+		return 0;
+	if (nr > VTR_MAX_ARGS)
+		return -E2BIG;
+	ret = vshm_pool_alloc(g_conn.pool, _table_bytes(in, nr_in, out, nr_out, &small_off),
+			      VSHM_POOL_WAIT, &r->table);
+	if (ret)
+		return ret;
+	args = r->table.ptr;
+	for (uint32_t i = 0; i < nr; i++) {
+		const struct shm_io *io = i < nr_in ? &in[i] : &out[i - nr_in];
+		struct vshm_buf b;
+		uint64_t off;
+
+		args[i] = (struct vtr_arg){.len = io->len, .type = io->type,
+					   .flags = i < nr_in ? VTR_ARG_IN : VTR_ARG_OUT};
+		if (i >= nr_in)
+			r->out_dst[i - nr_in] = io->buf;
+		if (io->len && vshm_pool_find(g_conn.pool, io->buf, io->len, &off) == 0) {
+			args[i].off = off; /* already in the pool: only the offset travels */
+			continue;
+		}
+		if (io->len <= SMALL_ARG) {
+			args[i].off = r->table.off + small_off;
+			memcpy((char *)r->table.ptr + small_off, io->buf, io->len);
+			small_off += (io->len + 7) & ~7ull;
+			continue;
+		}
+		ret = vshm_pool_alloc(g_conn.pool, io->len, VSHM_POOL_WAIT, &b);
+		if (ret) {
+			vaccel_error("[shm] no pool buffer for a %llu-byte argument: %s",
+				     (unsigned long long)io->len, vshm_pool_strerror(ret));
+			r->nr_in = i; /* release what was taken so far */
+			r->nr_out = 0;
+			_release(r);
+			return ret;
+		}
+		memcpy(b.ptr, io->buf, io->len);
+		args[i].off = b.off;
+		r->owned |= 1u << i;
+	}
+	sqe->args_off = r->table.off;
+	return 0;
+}
+
+/* A completion arrived: outputs back to the caller's buffers, buffers back to the pool. */
+static void _finish(struct req *r, int32_t res)
+{
+	const struct vtr_arg *args = r->table.ptr;
+
+	for (uint32_t i = 0; res >= 0 && args && i < r->nr_out; i++) {
+		const struct vtr_arg *a = &args[r->nr_in + i];
+		void *src = (char *)vshm_region_base(g_conn.reg) + a->off;
+		if (src != r->out_dst[i] && a->len)
+			memcpy(r->out_dst[i], src, a->len);
+	}
+	_release(r);
+}
+
+static int _slot_get(struct gqp *q, uint32_t *slot)
+{
+	if (q->nr_free == 0)
+		return -EAGAIN;
+	*slot = q->free_slots[--q->nr_free];
+	return 0;
+}
+
+static void _slot_put(struct gqp *q, uint32_t slot)
+{
+	q->free_slots[q->nr_free++] = slot;
+}
+
+/* Publishes the queued batch. 0, or -EAGAIN when the rings had no room for all of it. */
+static int _publish(struct gqp *q)
+{
+	uint32_t done = 0;
+
+	while (done < q->nr_batch) {
+		int n = vtr_qp_submit(&q->qp, q->batch + done, q->nr_batch - done);
+		if (n <= 0)
+			break;
+		done += (uint32_t)n;
+	}
+	if (done && done < q->nr_batch)
+		memmove(q->batch, q->batch + done, (q->nr_batch - done) * sizeof(q->batch[0]));
+	q->nr_batch -= done;
+	return q->nr_batch ? -EAGAIN : 0;
+}
+
+/* Takes one completion off the ring and finishes its request; async ones go to the stash. */
+static void _complete(struct gqp *q, const struct vtr_cqe *c)
+{
+	uint32_t slot = (uint32_t)c->user_data;
+
+	if (slot >= q->qp.cq_entries)
+		return; /* not ours: the host is trusted, but never index out of bounds */
+	struct req *r = &q->reqs[slot];
+	if (!r->async) {
+		/* A synchronous request is only met here after its caller gave up waiting:
+		 * its output buffers may be gone, so release without copying anything out. */
+		_release(r);
+		_slot_put(q, slot);
+		return;
+	}
+	_finish(r, c->res);
+	{
+		q->done[q->done_tail++ % q->qp.cq_entries] =
+			(struct shm_done){.user_data = r->user_data, .res = c->res};
+		q->async_inflight--;
+		_slot_put(q, slot);
+	}
+}
+
+/* Waits for completions (min 1) and finishes them; returns -errno on transport failure. */
+static int _wait_some(struct gqp *q, int timeout_ms)
+{
+	struct vtr_cqe c[BATCH];
+	int n = vtr_qp_wait(&q->qp, c, BATCH, timeout_ms);
+
+	for (int i = 0; i < n; i++)
+		_complete(q, &c[i]);
+	return n < 0 ? n : 0;
+}
+
 int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
 		 uint32_t nr_in, const struct shm_io *out, uint32_t nr_out)
 {
 	struct vtr_sqe sqe = {.opcode = opcode, .sess_id = sess_id, .op = op};
-	struct vshm_buf table = {0}, big[VTR_MAX_ARGS];
-	uint32_t nr_big = 0, nr = nr_in + nr_out;
-	struct vtr_cqe cqe;
 	int shared, ret;
+	uint32_t slot;
+	struct vtr_cqe c[BATCH];
 
-	if (!g_conn.up)
+	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
 		return -ENOTCONN;
-	if (nr > VTR_MAX_ARGS)
-		return -E2BIG;
-	if (nr) {
-		uint64_t small_off, need = _table_bytes(in, nr_in, out, nr_out, &small_off);
-		struct vtr_arg *args;
-
-		ret = vshm_pool_alloc(g_conn.pool, need, VSHM_POOL_WAIT, &table);
-		if (ret)
-			return ret;
-		args = table.ptr;
-		for (uint32_t i = 0; i < nr; i++) {
-			const struct shm_io *io = i < nr_in ? &in[i] : &out[i - nr_in];
-			uint64_t off;
-
-			args[i].len = io->len;
-			args[i].type = io->type;
-			args[i].flags = i < nr_in ? VTR_ARG_IN : VTR_ARG_OUT;
-			if (io->len && vshm_pool_find(g_conn.pool, io->buf, io->len, &off) == 0) {
-				args[i].off = off; /* already in the pool: only the offset travels */
-				continue;
-			}
-			if (io->len <= SMALL_ARG) {
-				args[i].off = table.off + small_off;
-				memcpy((char *)table.ptr + small_off, io->buf, io->len);
-				small_off += (io->len + 7) & ~7ull;
-				continue;
-			}
-			ret = vshm_pool_alloc(g_conn.pool, io->len, VSHM_POOL_WAIT, &big[nr_big]);
-			if (ret) {
-				vaccel_error("[shm] no pool buffer for a %llu-byte argument: %s",
-					     (unsigned long long)io->len, vshm_pool_strerror(ret));
-				goto out;
-			}
-			memcpy(big[nr_big].ptr, io->buf, io->len);
-			args[i].off = big[nr_big].off;
-			nr_big++;
-		}
-		sqe.args_off = table.off;
-		sqe.nr_args = nr;
-	}
-
 	struct gqp *q = _qp_get(&shared);
-	sqe.user_data = ++q->next_ud;
-	while (vtr_qp_submit(&q->qp, &sqe, 1) == 0)
-		vshm_cpu_relax(); /* only when other threads share this pair and filled it */
-	for (;;) {
-		ret = vtr_qp_wait(&q->qp, &cqe, 1, WAIT_TIMEOUT_MS);
-		if (ret == 1 && cqe.user_data == sqe.user_data)
-			break;
-		if (ret == 1)
-			continue; /* a stale completion of an abandoned request */
-		if (ret != -ETIMEDOUT)
-			break;
-	}
-	_qp_put(q, shared);
-	if (ret != 1) {
-		vaccel_error("[shm] waiting for the agent failed: %s", strerror(-ret));
+	/* Requests queued asynchronously go first, in order. */
+	while (_publish(q) == -EAGAIN)
+		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+			goto out;
+	while (_slot_get(q, &slot))
+		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+			goto out;
+	struct req *r = &q->reqs[slot];
+	r->async = 0;
+	ret = _marshal(r, &sqe, in, nr_in, out, nr_out);
+	if (ret) {
+		_slot_put(q, slot);
 		goto out;
 	}
-	ret = cqe.res;
-
-	/* Outputs that were copied in are copied back out. */
-	for (uint32_t i = 0; ret >= 0 && i < nr_out; i++) {
-		const struct vtr_arg *a = &((struct vtr_arg *)table.ptr)[nr_in + i];
-		void *src = (char *)vshm_region_base(g_conn.reg) + a->off;
-		if (src != out[i].buf && out[i].len)
-			memcpy(out[i].buf, src, out[i].len);
+	sqe.user_data = slot;
+	while (vtr_qp_submit(&q->qp, &sqe, 1) == 0)
+		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+			goto fail;
+	for (;;) {
+		int n = vtr_qp_wait(&q->qp, c, BATCH, WAIT_TIMEOUT_MS);
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n < 0) {
+			ret = n;
+			goto fail;
+		}
+		int mine = -1;
+		for (int i = 0; i < n; i++) {
+			if (c[i].user_data == slot)
+				mine = i;
+			else
+				_complete(q, &c[i]);
+		}
+		if (mine >= 0) {
+			ret = c[mine].res;
+			_finish(r, ret);
+			_slot_put(q, slot);
+			break;
+		}
 	}
-out:
-	for (uint32_t i = 0; i < nr_big; i++)
-		vshm_pool_free(g_conn.pool, big[i].ptr);
-	if (table.ptr)
-		vshm_pool_free(g_conn.pool, table.ptr);
+	_qp_put(q, shared);
 	return ret;
+fail:
+	vaccel_error("[shm] waiting for the agent failed: %s", strerror(-ret));
+	/* The request may still be answered: its slot and buffers stay reserved. */
+out:
+	_qp_put(q, shared);
+	return ret;
+}
+
+int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
+	       uint32_t nr_in, const struct shm_io *out, uint32_t nr_out, uint64_t user_data,
+	       unsigned flags)
+{
+	struct vtr_sqe sqe = {.opcode = opcode, .sess_id = sess_id, .op = op};
+	int shared, ret;
+	uint32_t slot;
+
+	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
+		return -ENOTCONN;
+	struct gqp *q = _qp_get(&shared);
+	if (shared) {
+		_qp_put(q, shared);
+		vaccel_error("[shm] no queue pair of its own for this thread: asynchronous calls need "
+			     "one (give the agent more --qps)");
+		return -EBUSY;
+	}
+	while (_slot_get(q, &slot) || q->nr_batch == BATCH) {
+		if (q->nr_batch == BATCH && _publish(q) == 0)
+			continue;
+		if (!(flags & SHM_SUBMIT_WAIT))
+			return -EAGAIN;
+		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+			return ret;
+	}
+	struct req *r = &q->reqs[slot];
+	r->async = 1;
+	r->user_data = user_data;
+	ret = _marshal(r, &sqe, in, nr_in, out, nr_out);
+	if (ret) {
+		_slot_put(q, slot);
+		return ret;
+	}
+	sqe.user_data = slot;
+	q->batch[q->nr_batch++] = sqe;
+	q->async_inflight++;
+	if (!(flags & SHM_SUBMIT_MORE))
+		_publish(q); /* what does not fit now goes with the next publish */
+	return 0;
+}
+
+int shm_flush(void)
+{
+	int shared;
+
+	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
+		return -ENOTCONN;
+	struct gqp *q = _qp_get(&shared);
+	int ret = shared ? 0 : _publish(q);
+	_qp_put(q, shared);
+	return ret;
+}
+
+int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout_ms, unsigned *nr)
+{
+	int shared, ret = 0;
+	struct timespec t0, t1;
+
+	*nr = 0;
+	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
+		return -ENOTCONN;
+	struct gqp *q = _qp_get(&shared);
+	if (shared) {
+		_qp_put(q, shared);
+		return max_nr ? -EBUSY : 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct vtr_cqe c[BATCH];
+		int n;
+
+		/* Completions already here, without waiting. */
+		while ((n = vtr_qp_reap(&q->qp, c, BATCH)) > 0)
+			for (int i = 0; i < n; i++)
+				_complete(q, &c[i]);
+		while (*nr < max_nr && q->done_head != q->done_tail)
+			out[(*nr)++] = q->done[q->done_head++ % q->qp.cq_entries];
+		if (*nr >= min_nr || *nr == max_nr)
+			break;
+		if (q->nr_batch && _publish(q) == -EAGAIN && q->qp.inflight == 0)
+			break; /* cannot happen: a full ring means requests in flight */
+		if (q->async_inflight == 0 && q->done_head == q->done_tail) {
+			ret = -ETIMEDOUT; /* nothing more can come */
+			break;
+		}
+		int left = -1;
+		if (timeout_ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+			if (ms >= timeout_ms) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			left = timeout_ms - (int)ms;
+		}
+		ret = _wait_some(q, left < 0 || left > WAIT_TIMEOUT_MS ? WAIT_TIMEOUT_MS : left);
+		if (ret && ret != -ETIMEDOUT)
+			break;
+		ret = 0;
+	}
+	_qp_put(q, shared);
+	return ret;
+}
+
+unsigned shm_inflight(void)
+{
+	int shared;
+
+	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
+		return 0;
+	struct gqp *q = _qp_get(&shared);
+	unsigned n = shared ? 0 : q->async_inflight + (q->done_tail - q->done_head);
+	_qp_put(q, shared);
+	return n;
 }

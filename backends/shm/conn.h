@@ -39,4 +39,25 @@ uint64_t shm_conn_generation(void);
 int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
 		 uint32_t nr_in, const struct shm_io *out, uint32_t nr_out);
 
+/* A finished asynchronous request: the caller's user_data and the completion's res. */
+struct shm_done {
+	uint64_t user_data;
+	int32_t res;
+};
+
+#define SHM_SUBMIT_WAIT 0x1u /* wait for room instead of -EAGAIN */
+#define SHM_SUBMIT_MORE 0x2u /* queue only; publish with the next submit or shm_flush */
+
+/*
+ * Asynchronous request on this thread's own queue pair. 0, -EAGAIN (no room), -EBUSY (this
+ * thread has no queue pair of its own), -ENOTCONN, -errno of the pool.
+ */
+int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
+	       uint32_t nr_in, const struct shm_io *out, uint32_t nr_out, uint64_t user_data,
+	       unsigned flags);
+int shm_flush(void);
+/* Between min_nr and max_nr finished requests of this thread. 0, -ETIMEDOUT, -errno. */
+int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout_ms, unsigned *nr);
+unsigned shm_inflight(void);
+
 #endif

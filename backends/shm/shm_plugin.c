@@ -215,6 +215,92 @@ static int shm_sgemm(struct vaccel_session *sess, long long int m, long long int
 	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_BLAS_SGEMM, in, 10, out, 1));
 }
 
+/* Asynchronous genop: the same arguments as the synchronous path, tagged with user_data. */
+static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
+			   struct vaccel_arg *write, int nr_write, uint64_t user_data, unsigned flags)
+{
+	struct shm_io in[VTR_MAX_ARGS], out[VTR_MAX_ARGS];
+	uint32_t nr_in = 0;
+	int64_t op = 0;
+	uint64_t handle;
+	int first = 1;
+
+	if (read[0].size == 0 || read[0].size > 8 || !read[0].buf)
+		return VACCEL_EINVAL;
+	memcpy(&op, read[0].buf, read[0].size); /* little-endian: any width up to 8 */
+	if (op < 0 || op >= VACCEL_OP_MAX)
+		return VACCEL_EINVAL;
+	if (op == VACCEL_OP_EXEC_WITH_RESOURCE && nr_read >= 2) {
+		/* The guest names its own resource; the host knows it by the handle it returned. */
+		struct vaccel_resource *res;
+		int64_t id = 0;
+		if (!read[1].buf || read[1].size == 0 || read[1].size > 8)
+			return VACCEL_EINVAL;
+		memcpy(&id, read[1].buf, read[1].size);
+		if (vaccel_resource_get_by_id(&res, id) || !res->remote_id)
+			return VACCEL_EINVAL;
+		handle = (uint64_t)res->remote_id;
+		in[nr_in++] = (struct shm_io){&handle, sizeof(handle), VACCEL_ARG_UINT64};
+		first = 2;
+	}
+	if ((size_t)nr_read - (size_t)first + nr_in + (size_t)nr_write > VTR_MAX_ARGS)
+		return VACCEL_EINVAL;
+	for (int i = first; i < nr_read; i++)
+		in[nr_in++] = (struct shm_io){read[i].buf, read[i].size, read[i].type};
+	for (int i = 0; i < nr_write; i++)
+		out[i] = (struct shm_io){write[i].buf, write[i].size, write[i].type};
+	int ret = shm_submit(VTR_OP_VACCEL, _rsess(sess), (uint32_t)op, in, nr_in, out, (uint32_t)nr_write,
+			     user_data,
+			     (flags & VACCEL_ASYNC_WAIT ? SHM_SUBMIT_WAIT : 0) |
+				     (flags & VACCEL_ASYNC_MORE ? SHM_SUBMIT_MORE : 0));
+	return ret == -EAGAIN ? VACCEL_EAGAIN : _vret(ret);
+}
+
+static int shm_async_flush(struct vaccel_session *sess)
+{
+	(void)sess;
+	int ret = shm_flush();
+	return ret == -EAGAIN ? VACCEL_OK : _vret(ret); /* the rest goes out with the next reap */
+}
+
+static int shm_async_reap(struct vaccel_session *sess, struct vaccel_completion *out,
+			  unsigned min_nr, unsigned max_nr, int timeout_ms, unsigned *nr)
+{
+	struct shm_done d[64];
+	unsigned got = 0;
+	int ret = 0;
+
+	(void)sess;
+	*nr = 0;
+	while (got < max_nr) {
+		unsigned want = max_nr - got < 64 ? max_nr - got : 64, n = 0;
+		unsigned need = min_nr > got ? min_nr - got : 0;
+		ret = shm_reap(d, need < want ? need : want, want, need ? timeout_ms : 0, &n);
+		for (unsigned i = 0; i < n; i++)
+			out[got + i] = (struct vaccel_completion){d[i].user_data, _vret(d[i].res)};
+		got += n;
+		if (ret || n == 0 || got >= min_nr)
+			break;
+	}
+	*nr = got;
+	if (ret == -ETIMEDOUT)
+		return got >= min_nr ? VACCEL_OK : VACCEL_ETIMEDOUT;
+	return _vret(ret);
+}
+
+static unsigned shm_async_inflight(struct vaccel_session *sess)
+{
+	(void)sess;
+	return shm_inflight();
+}
+
+__attribute__((visibility("default"))) const struct vaccel_plugin_async_ops vaccel_plugin_async_ops = {
+	.genop = shm_genop_async,
+	.flush = shm_async_flush,
+	.reap = shm_async_reap,
+	.inflight = shm_async_inflight,
+};
+
 static struct vaccel_op shm_ops[] = {
 	VACCEL_OP_INIT(shm_ops[0], VACCEL_OP_NOOP, shm_noop),
 	VACCEL_OP_INIT(shm_ops[1], VACCEL_OP_EXEC, shm_exec),

@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"                           /tmp/vaccel-agent.sock)\n"
 		"  -p, --plugins LIST       host plugins, ':'-separated (default $VACCEL_PLUGINS)\n"
 		"      --cpus LIST          CPUs of the poller threads, one poller each (default 0)\n"
-		"      --qps N              queue pairs per guest (default 4, max %u)\n"
+		"      --qps N              queue pairs per guest (default 8, max %u)\n"
 		"      --sq-entries N       submission ring entries (default 256)\n"
 		"      --cq-entries N       completion ring entries = in-flight limit (default 256)\n"
 		"      --pool SPEC          buffer pool classes, SIZE:COUNT,... (default %s)\n"
@@ -88,7 +88,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 
 	*o = (struct agent_opts){
 		.socket_path = env_sock && *env_sock ? env_sock : "/tmp/vaccel-agent.sock",
-		.nr_pollers = 1, .qps = 4, .sq_entries = 256, .cq_entries = 256,
+		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
 	};

@@ -179,6 +179,8 @@ static int32_t _vaccel_op(struct guest *g, const struct agent_opts *o, const str
 		return -EINVAL;
 	if (op < 0 || op >= VACCEL_OP_MAX)
 		return -ENOTSUP;
+	if (op == VACCEL_OP_NOOP && rq->nr_args == 0)
+		return _ret(vaccel_noop(s)); /* nothing to unpack: skip genop */
 	memset(read, 0, sizeof(read[0]) * (1 + rq->nr_in));
 	read[0].buf = &op;
 	read[0].size = sizeof(op);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "vaccel/arg.h"
+#include "vaccel/async.h"
 #include "vaccel/config.h"
 #include "vaccel/core.h"
 #include "vaccel/error.h"
