@@ -80,6 +80,7 @@ int vtr_qp_attach(struct vtr_qp *qp, void *mem, uint64_t bytes, uint32_t sq_entr
 	if (guest && qp->inflight > cq_entries)
 		return -EPROTO;
 	qp->wait_fd = wait_fd;
+	qp->watch_fd = -1;
 	qp->peer.fd = -1;
 	if (peer)
 		qp->peer = *peer;
@@ -127,19 +128,27 @@ int vtr_doorbell_ring(const struct vtr_doorbell *db)
 
 int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms)
 {
-	struct pollfd p = {.fd = qp->wait_fd, .events = POLLIN};
+	/* Only a hang-up of the watched socket matters, not data on it: no POLLIN there. */
+	struct pollfd p[2] = {{.fd = qp->wait_fd, .events = POLLIN},
+			      {.fd = qp->watch_fd, .events = POLLRDHUP}};
 	uint64_t cnt;
 	int n;
 
 	if (qp->wait_fd < 0)
 		return -ETIMEDOUT;
 	do
-		n = poll(&p, 1, timeout_ms);
+		n = poll(p, qp->watch_fd >= 0 ? 2 : 1, timeout_ms);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (n == 0)
 		return -ETIMEDOUT;
+	/* A doorbell wins over a hang-up: what was completed before the other side left is
+	 * still in the ring. */
+	if (!(p[0].revents & POLLIN))
+		return (qp->watch_fd >= 0 && (p[1].revents & (POLLHUP | POLLRDHUP | POLLERR)))
+			       ? -ECONNRESET
+			       : -ETIMEDOUT;
 	/* The fd may be non-blocking (QEMU sets O_NONBLOCK on shared eventfds): EAGAIN is fine. */
 	if (read(qp->wait_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return -errno;
@@ -178,8 +187,10 @@ int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout
 		if (ready == 0) {
 			int ret = vtr_qp_sleep(qp, timeout_ms);
 			vtr_qp_wake_done(&qp->cq);
-			if (ret)
-				return ret;
+			if (ret) {
+				int got = vtr_qp_reap(qp, cqes, n); /* last look before giving up */
+				return got ? got : ret;
+			}
 		}
 		start = __rdtsc();
 		polls = 0;

@@ -110,6 +110,7 @@ struct vtr_qp {
 	uint32_t inflight;         /* guest: submitted and not yet reaped */
 	struct vtr_doorbell peer;  /* rings the other side */
 	int wait_fd;               /* eventfd this side sleeps on, or -1 (poll only) */
+	int watch_fd;              /* a socket whose hang-up means the other side is gone, or -1 */
 	uint64_t spin_cycles;      /* TSC budget of the polling step of the wait ladder */
 	uint64_t wakeups;          /* times this side slept and was woken */
 	uint64_t doorbells;        /* doorbells this side rang */
@@ -139,8 +140,9 @@ void vtr_qp_unclaim(struct vtr_qp_shared *sh, uint32_t who);
 int vtr_doorbell_ring(const struct vtr_doorbell *db);
 
 /*
- * Sleeps on qp->wait_fd until it is signalled or timeout_ms passes (-1: forever).
- * Consumes the eventfd count. 0 woken, -ETIMEDOUT, -errno.
+ * Sleeps on qp->wait_fd until it is signalled or timeout_ms passes (-1: forever), watching
+ * qp->watch_fd for a hang-up. Consumes the eventfd count.
+ * 0 woken, -ETIMEDOUT, -ECONNRESET (the other side hung up), -errno.
  */
 int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms);
 
@@ -227,6 +229,11 @@ int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout
  */
 static inline int vtr_qp_host_take(struct vtr_qp *qp, struct vtr_sqe *sqes, uint32_t n)
 {
+	/* The SQ first: a corrupt index is reported even while the CQ is full. */
+	int ready = _vtr_ring_ready(&qp->sq);
+
+	if (ready <= 0)
+		return ready;
 	int fr = _vtr_ring_free(&qp->cq, n);
 
 	if (fr < 0)

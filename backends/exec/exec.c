@@ -5,6 +5,7 @@
 //          struct vaccel_arg *out, size_t nr_out).
 // A library or symbol that cannot be found is an error, never a crash.
 #include <dlfcn.h>
+#include <link.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,6 +47,19 @@ static int exec_call(struct vaccel_session *sess, const char *lib,
 		vaccel_error("[exec] session:%" PRId64
 			     " no symbol %s in %s: %s",
 			     sess->id, sym, lib, e ? e : "not found");
+		dlclose(dl);
+		pthread_mutex_unlock(&exec_dl_lock);
+		return VACCEL_ENOENT;
+	}
+	/* dlsym also searches the library's dependencies (libc...): accept only a symbol the
+	 * library itself defines, or a caller could run exit, free or system as "fn". */
+	struct link_map *own = NULL, *where = NULL;
+	Dl_info info;
+	if (dlinfo(dl, RTLD_DI_LINKMAP, &own) != 0 ||
+	    !dladdr1(p, &info, (void **)&where, RTLD_DL_LINKMAP) || where != own) {
+		vaccel_error("[exec] session:%" PRId64 " symbol %s is not defined by %s (found in %s)",
+			     sess->id, sym, lib,
+			     where && where->l_name && *where->l_name ? where->l_name : "another object");
 		dlclose(dl);
 		pthread_mutex_unlock(&exec_dl_lock);
 		return VACCEL_ENOENT;

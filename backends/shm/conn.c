@@ -9,6 +9,7 @@
 #include "backends/shm/conn.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +66,12 @@ static struct {
 	struct gqp *qps;
 	pthread_key_t key;
 	uint64_t gen; /* connection number: a thread's cached pair is valid for one connection */
+	int lost;     /* the agent hung up: every call fails until a reconnect */
+	uint32_t active; /* calls in progress (a reconnect waits for none) */
 	char path[256];
 } g_conn = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void _teardown_locked(void);
 
 static __thread struct gqp *t_qp;
 static __thread uint64_t t_gen;
@@ -173,6 +178,7 @@ static int _connect_locked(void)
 			vaccel_error("[shm] queue pair %u from %s is unusable: %s", q, g_conn.path, strerror(-ret));
 			goto err;
 		}
+		g_conn.qps[q].qp.watch_fd = g_conn.cli.sock; /* a sleeping thread sees a hang-up */
 		pthread_mutex_init(&g_conn.qps[q].lock, NULL);
 		ret = _qp_slots_init(&g_conn.qps[q]);
 		if (ret)
@@ -180,6 +186,7 @@ static int _connect_locked(void)
 	}
 	pthread_key_create(&g_conn.key, _thread_exit);
 	g_conn.gen++;
+	__atomic_store_n(&g_conn.lost, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&g_conn.up, 1, __ATOMIC_RELEASE);
 	vaccel_debug("[shm] connected to %s as peer %u: %u queue pairs", g_conn.path, g_conn.cli.id,
 		     g_conn.nr_qps);
@@ -213,27 +220,95 @@ int shm_conn_ensure(void)
 {
 	int ret = 0;
 
-	if (__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE) && !__atomic_load_n(&g_conn.lost, __ATOMIC_ACQUIRE))
 		return 0;
 	pthread_mutex_lock(&g_conn.lock);
+	if (g_conn.up && g_conn.lost) {
+		/* Reconnect only when no thread is still inside a call on the old region. */
+		if (__atomic_load_n(&g_conn.active, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_unlock(&g_conn.lock);
+			return -EBUSY;
+		}
+		_teardown_locked();
+	}
 	if (!g_conn.up)
 		ret = _connect_locked();
 	pthread_mutex_unlock(&g_conn.lock);
 	return ret;
 }
 
+static void _teardown_locked(void)
+{
+	if (!g_conn.up)
+		return;
+	__atomic_store_n(&g_conn.up, 0, __ATOMIC_RELEASE);
+	_qps_free();
+	vshm_pool_close(g_conn.pool);
+	g_conn.pool = NULL;
+	vshm_region_close(g_conn.reg);
+	g_conn.reg = NULL;
+	vivs_client_close(&g_conn.cli);
+	pthread_key_delete(g_conn.key);
+}
+
 void shm_conn_close(void)
 {
 	pthread_mutex_lock(&g_conn.lock);
-	if (g_conn.up) {
-		g_conn.up = 0;
-		_qps_free();
-		vshm_pool_close(g_conn.pool);
-		vshm_region_close(g_conn.reg);
-		vivs_client_close(&g_conn.cli);
-		pthread_key_delete(g_conn.key);
-	}
+	_teardown_locked();
 	pthread_mutex_unlock(&g_conn.lock);
+}
+
+/* 1 if the agent's end of the socket is closed (it exited or was killed). */
+static int _host_gone(void)
+{
+	struct pollfd p = {.fd = g_conn.cli.sock, .events = POLLRDHUP};
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
+static void _lose(void)
+{
+	int was = 0;
+
+	if (__atomic_compare_exchange_n(&g_conn.lost, &was, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		vaccel_error("[shm] lost the agent at %s: calls fail with VACCEL_ESESS until a new "
+			     "session reconnects", g_conn.path);
+}
+
+/* After a wait gave up: -ECONNRESET if the agent is gone (now marked lost), else err. */
+static int _check_alive(int err)
+{
+	if (err == 0)
+		return 0; /* completions arrived: whatever happens next, these count */
+	if (err == -ECONNRESET || _host_gone()) {
+		_lose();
+		return -ECONNRESET;
+	}
+	return err;
+}
+
+/* Entering and leaving a call on the current connection. */
+static int _enter(void)
+{
+	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
+		return -ENOTCONN;
+	__atomic_fetch_add(&g_conn.active, 1, __ATOMIC_ACQ_REL);
+	if (__atomic_load_n(&g_conn.lost, __ATOMIC_ACQUIRE)) {
+		__atomic_fetch_sub(&g_conn.active, 1, __ATOMIC_ACQ_REL);
+		return -ECONNRESET;
+	}
+	return 0;
+}
+
+static void _leave(void)
+{
+	__atomic_fetch_sub(&g_conn.active, 1, __ATOMIC_ACQ_REL);
+}
+
+int shm_conn_alive(uint64_t gen)
+{
+	return __atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE) && gen == g_conn.gen &&
+	       !__atomic_load_n(&g_conn.lost, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -450,15 +525,15 @@ int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct sh
 	uint32_t slot;
 	struct vtr_cqe c[BATCH];
 
-	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
-		return -ENOTCONN;
+	if ((ret = _enter()))
+		return ret;
 	struct gqp *q = _qp_get(&shared);
 	/* Requests queued asynchronously go first, in order. */
 	while (_publish(q) == -EAGAIN)
-		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
 			goto out;
 	while (_slot_get(q, &slot))
-		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
 			goto out;
 	struct req *r = &q->reqs[slot];
 	r->async = 0;
@@ -469,14 +544,14 @@ int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct sh
 	}
 	sqe.user_data = slot;
 	while (vtr_qp_submit(&q->qp, &sqe, 1) == 0)
-		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
 			goto fail;
 	for (;;) {
 		int n = vtr_qp_wait(&q->qp, c, BATCH, WAIT_TIMEOUT_MS);
-		if (n == -ETIMEDOUT)
+		if (n == -ETIMEDOUT && _check_alive(n) == -ETIMEDOUT)
 			continue;
 		if (n < 0) {
-			ret = n;
+			ret = _check_alive(n);
 			goto fail;
 		}
 		int mine = -1;
@@ -494,12 +569,15 @@ int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct sh
 		}
 	}
 	_qp_put(q, shared);
+	_leave();
 	return ret;
 fail:
-	vaccel_error("[shm] waiting for the agent failed: %s", strerror(-ret));
+	if (ret != -ECONNRESET)
+		vaccel_error("[shm] waiting for the agent failed: %s", strerror(-ret));
 	/* The request may still be answered: its slot and buffers stay reserved. */
 out:
 	_qp_put(q, shared);
+	_leave();
 	return ret;
 }
 
@@ -511,11 +589,12 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	int shared, ret;
 	uint32_t slot;
 
-	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
-		return -ENOTCONN;
+	if ((ret = _enter()))
+		return ret;
 	struct gqp *q = _qp_get(&shared);
 	if (shared) {
 		_qp_put(q, shared);
+		_leave();
 		vaccel_error("[shm] no queue pair of its own for this thread: asynchronous calls need "
 			     "one (give the agent more --qps)");
 		return -EBUSY;
@@ -523,10 +602,14 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	while (_slot_get(q, &slot) || q->nr_batch == BATCH) {
 		if (q->nr_batch == BATCH && _publish(q) == 0)
 			continue;
-		if (!(flags & SHM_SUBMIT_WAIT))
+		if (!(flags & SHM_SUBMIT_WAIT)) {
+			_leave();
 			return -EAGAIN;
-		if ((ret = _wait_some(q, WAIT_TIMEOUT_MS)) && ret != -ETIMEDOUT)
+		}
+		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT) {
+			_leave();
 			return ret;
+		}
 	}
 	struct req *r = &q->reqs[slot];
 	r->async = 1;
@@ -534,6 +617,7 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	ret = _marshal(r, &sqe, in, nr_in, out, nr_out);
 	if (ret) {
 		_slot_put(q, slot);
+		_leave();
 		return ret;
 	}
 	sqe.user_data = slot;
@@ -541,6 +625,7 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	q->async_inflight++;
 	if (!(flags & SHM_SUBMIT_MORE))
 		_publish(q); /* what does not fit now goes with the next publish */
+	_leave();
 	return 0;
 }
 
@@ -548,11 +633,13 @@ int shm_flush(void)
 {
 	int shared;
 
-	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
-		return -ENOTCONN;
+	int ret = _enter();
+	if (ret)
+		return ret;
 	struct gqp *q = _qp_get(&shared);
-	int ret = shared ? 0 : _publish(q);
+	ret = shared ? 0 : _publish(q);
 	_qp_put(q, shared);
+	_leave();
 	return ret;
 }
 
@@ -562,11 +649,12 @@ int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout
 	struct timespec t0, t1;
 
 	*nr = 0;
-	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
-		return -ENOTCONN;
+	if ((ret = _enter()))
+		return ret;
 	struct gqp *q = _qp_get(&shared);
 	if (shared) {
 		_qp_put(q, shared);
+		_leave();
 		return max_nr ? -EBUSY : 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -598,12 +686,19 @@ int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout
 			}
 			left = timeout_ms - (int)ms;
 		}
-		ret = _wait_some(q, left < 0 || left > WAIT_TIMEOUT_MS ? WAIT_TIMEOUT_MS : left);
-		if (ret && ret != -ETIMEDOUT)
+		ret = _check_alive(_wait_some(q, left < 0 || left > WAIT_TIMEOUT_MS ? WAIT_TIMEOUT_MS : left));
+		if (ret && ret != -ETIMEDOUT) {
+			/* The agent is gone, but what it completed before leaving is still ours. */
+			while (*nr < max_nr && q->done_head != q->done_tail)
+				out[(*nr)++] = q->done[q->done_head++ % q->qp.cq_entries];
+			if (*nr >= min_nr)
+				ret = 0;
 			break;
+		}
 		ret = 0;
 	}
 	_qp_put(q, shared);
+	_leave();
 	return ret;
 }
 

@@ -19,7 +19,10 @@ struct shm_io {
 	uint32_t type;
 };
 
-/* Connects once per process (again after a failure). Errors are logged with the path. */
+/*
+ * Connects once per process; again after a failure, or after the agent hung up once no call
+ * is in progress (-EBUSY until then). Errors are logged with the path.
+ */
 int shm_conn_ensure(void);
 void shm_conn_close(void);
 const char *shm_conn_socket_path(void);
@@ -30,6 +33,8 @@ struct vshm_pool *shm_conn_pool(void);
 void *shm_conn_base(void);
 /* Changes on every (re)connection: memory from an earlier connection is foreign. */
 uint64_t shm_conn_generation(void);
+/* 1 while connection number gen is the current one and the agent has not hung up. */
+int shm_conn_alive(uint64_t gen);
 
 /*
  * One synchronous request: inputs are copied into the pool (or passed by offset when they

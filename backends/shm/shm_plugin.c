@@ -34,10 +34,22 @@ static uint32_t _rsess(const struct vaccel_session *sess)
 	return (uint32_t)sess->remote_id;
 }
 
+/* A session lives on the connection it was made on; after the agent hung up (or a
+ * reconnect) the host no longer has it. */
+static int _gone(const struct vaccel_session *sess)
+{
+	return !shm_conn_alive((uint64_t)(uintptr_t)sess->priv);
+}
+
 static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
 {
 	int ret = shm_conn_ensure();
 
+	if (ret == -EBUSY) {
+		vaccel_error("[shm] the agent at %s was lost and calls on the old connection are "
+			     "still in progress; retry when they have failed", shm_conn_socket_path());
+		return VACCEL_EBUSY;
+	}
 	if (ret) {
 		vaccel_error("[shm] session init failed: no connection to the agent at %s",
 			     shm_conn_socket_path());
@@ -49,16 +61,21 @@ static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
 		return id ? _vret(id) : VACCEL_EBACKEND;
 	}
 	sess->remote_id = id;
+	sess->priv = (void *)(uintptr_t)shm_conn_generation();
 	return VACCEL_OK;
 }
 
 static int shm_session_release(struct vaccel_session *sess)
 {
+	if (_gone(sess))
+		return VACCEL_OK; /* the host released it when the connection went */
 	return _vret(shm_call(VTR_OP_SESS_RELEASE, _rsess(sess), 0, NULL, 0, NULL, 0));
 }
 
 static int shm_session_update(struct vaccel_session *sess, uint32_t flags)
 {
+	if (_gone(sess))
+		return VACCEL_ESESS;
 	return _vret(shm_call(VTR_OP_SESS_UPDATE, _rsess(sess), flags, NULL, 0, NULL, 0));
 }
 
@@ -108,8 +125,11 @@ static int shm_resource_register(struct vaccel_resource *res, struct vaccel_sess
 	void *buf;
 	size_t len;
 	const char *name;
-	int owned, ret = _res_bytes(res, &buf, &len, &name, &owned);
+	int owned, ret;
 
+	if (_gone(sess))
+		return VACCEL_ESESS;
+	ret = _res_bytes(res, &buf, &len, &name, &owned);
 	if (ret) {
 		if (ret == VACCEL_ENOTSUP)
 			vaccel_error("[shm] only one-file resources can be shipped to the host");
@@ -131,12 +151,16 @@ static int shm_resource_register(struct vaccel_resource *res, struct vaccel_sess
 
 static int shm_resource_unregister(struct vaccel_resource *res, struct vaccel_session *sess)
 {
+	if (_gone(sess))
+		return VACCEL_OK;
 	return _vret(shm_call(VTR_OP_RES_UNREGISTER, _rsess(sess), (uint32_t)res->remote_id, NULL, 0,
 			      NULL, 0));
 }
 
 static int shm_noop(struct vaccel_session *sess)
 {
+	if (_gone(sess))
+		return VACCEL_ESESS;
 	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_NOOP, NULL, 0, NULL, 0));
 }
 
@@ -147,6 +171,8 @@ static int _forward(struct vaccel_session *sess, vaccel_op_type_t op, struct shm
 {
 	struct shm_io out[VTR_MAX_ARGS];
 
+	if (_gone(sess))
+		return VACCEL_ESESS;
 	if (nr_in + nr_read + nr_write > VTR_MAX_ARGS) {
 		vaccel_error("[shm] too many arguments (%zu) for one request",
 			     (size_t)nr_in + nr_read + nr_write);
@@ -199,6 +225,8 @@ static int shm_sgemm(struct vaccel_session *sess, long long int m, long long int
 {
 	int64_t mm = m, nn = n, kk = k, llda = lda, lldb = ldb, lldc = ldc;
 
+	if (_gone(sess))
+		return VACCEL_ESESS;
 	if (m < 0 || n < 0 || k < 0 || lda < (k > 1 ? k : 1) || ldb < (n > 1 ? n : 1) ||
 	    ldc < (n > 1 ? n : 1))
 		return VACCEL_EINVAL;
@@ -225,6 +253,8 @@ static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read,
 	uint64_t handle;
 	int first = 1;
 
+	if (_gone(sess))
+		return VACCEL_ESESS;
 	if (read[0].size == 0 || read[0].size > 8 || !read[0].buf)
 		return VACCEL_EINVAL;
 	memcpy(&op, read[0].buf, read[0].size); /* little-endian: any width up to 8 */

@@ -85,6 +85,9 @@ struct guest {
 	struct guest *next;           /* poller's list (poller thread only) */
 	struct guest *hnext;          /* hand-over lists (under the poller's lock) */
 	int dead;                     /* socket closed: release everything */
+	int counted;                  /* included in guest_live_count() */
+	long log_sec;                 /* rate limit of messages about this guest */
+	uint32_t log_count, log_dropped;
 };
 
 struct poller {
@@ -112,6 +115,8 @@ extern volatile int agent_verbose;
 int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, struct guest **out);
 void guest_release_host_state(struct guest *g);
 void guest_destroy(struct guest *g);
+/* Guests created and not yet destroyed (a closed guest counts until its poller retires it). */
+uint32_t guest_live_count(void);
 
 /* serve.c: one request of g; returns the CQE's res. */
 int32_t serve_request(struct guest *g, const struct agent_opts *o, const struct vtr_sqe *sqe);

@@ -53,6 +53,14 @@ static int _build_region(const struct agent_opts *o, struct guest *g, int numa_c
 	return vshm_pool_ranges_init(&g->ranges, vshm_region_layout(g->reg));
 }
 
+/* Guests that exist, from creation until destruction: what --max-guests limits. */
+static uint32_t live_guests;
+
+uint32_t guest_live_count(void)
+{
+	return __atomic_load_n(&live_guests, __ATOMIC_ACQUIRE);
+}
+
 int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, struct guest **out)
 {
 	struct guest *g = calloc(1, sizeof(*g));
@@ -100,6 +108,8 @@ int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, st
 		agent_log("guest %u: handshake failed: %s\n", id, strerror(-ret));
 		goto err;
 	}
+	g->counted = 1;
+	__atomic_fetch_add(&live_guests, 1, __ATOMIC_ACQ_REL);
 	*out = g;
 	return 0;
 err:
@@ -140,6 +150,8 @@ void guest_destroy(struct guest *g)
 {
 	if (!g)
 		return;
+	if (g->counted)
+		__atomic_fetch_sub(&live_guests, 1, __ATOMIC_ACQ_REL);
 	for (uint32_t q = 0; q < AGENT_MAX_QPS; q++)
 		if (g->guest_fds[q] >= 0)
 			close(g->guest_fds[q]);

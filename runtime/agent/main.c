@@ -259,11 +259,18 @@ int main(int argc, char **argv)
 		}
 		if (pfd[0].revents & POLLIN) {
 			int s = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-			if (s < 0)
+			if (s < 0) {
+				if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+					usleep(10000); /* out of fds: let pollers retire guests */
 				continue;
-			int id = ncl < o.max_guests && ncl < MAX_CLIENTS ? _next_id(cl, ncl, &next_id) : -1;
+			}
+			/* Closed guests count until their poller has released them, so connecting
+			 * and closing in a loop cannot pile up regions. */
+			int id = guest_live_count() < o.max_guests && ncl < MAX_CLIENTS
+					 ? _next_id(cl, ncl, &next_id)
+					 : -1;
 			if (id < 0) {
-				agent_log("refusing a client: %u guests already connected (--max-guests)\n",
+				agent_log("refusing a client: %u guests already exist (--max-guests)\n",
 					  o.max_guests);
 				close(s);
 				continue;

@@ -120,6 +120,11 @@ static int _announce(struct poller *p)
 
 	for (struct guest *g = p->guests; g; g = g->next) {
 		for (uint32_t q = 0; q < g->nr_qps && !g->broken; q++) {
+			/* A full CQ means a guest that does not reap: its waiting requests are not
+			 * work we can do, so they must not keep us awake (we look again after a
+			 * doorbell or the sleep timeout). */
+			if (_vtr_ring_free(&g->qps[q].cq, 1) == 0)
+				continue;
 			int r = vtr_qp_announce_sleep(&g->qps[q].sq);
 			if (r != 0)
 				pending = 1;
@@ -201,13 +206,15 @@ static void *_poller_main(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		uint32_t n = _pass(p);
 		p->stats.passes++;
+		/* Stopping: what this pass took is completed; what a guest still queues is not
+		 * accepted (it sees the socket close), so a busy guest cannot hold us here. */
+		if (stop)
+			break;
 		if (n) {
 			p->stats.busy_passes++;
 			last_work = __rdtsc();
 			continue;
 		}
-		if (stop)
-			break;
 		if (__rdtsc() - last_work < spin) {
 			_mm_pause();
 			continue;

@@ -6,13 +6,55 @@
  * memory first, so a guest cannot change them between the check and the use.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "runtime/agent/agent.h"
 
 #define SCRATCH 64u /* inputs up to this size are copied (scalars, handles) */
+#define LOG_BURST 20u /* messages per guest per second before they are dropped */
+
+/* Logs about a guest, at most LOG_BURST a second, so a guest cannot flood the log. */
+static void _glog(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void _glog(struct guest *g, const char *fmt, ...)
+{
+	struct timespec now;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != g->log_sec) {
+		if (g->log_dropped)
+			agent_log("guest %u: %u more messages dropped\n", g->id, g->log_dropped);
+		g->log_sec = now.tv_sec;
+		g->log_count = 0;
+		g->log_dropped = 0;
+	}
+	if (g->log_count++ >= LOG_BURST) {
+		g->log_dropped++;
+		return;
+	}
+	fprintf(stderr, "vaccel-agent: guest %u: ", g->id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+/* A guest string made printable and short for the log (no forged lines). */
+static const char *_printable(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < cap; in++)
+		out[n++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+	out[n] = 0;
+	return out;
+}
 
 static void *_at(const struct guest *g, const struct vtr_arg *a)
 {
@@ -44,7 +86,7 @@ static int32_t _sess_init(struct guest *g, const struct vtr_req *rq)
 		g->sess[i].used = 1;
 		return (int32_t)(i + 1);
 	}
-	agent_log("guest %u: session limit (%u) reached\n", g->id, g->max_sess);
+	_glog(g, "session limit (%u) reached\n", g->max_sess);
 	return -EMFILE;
 }
 
@@ -54,11 +96,14 @@ static int32_t _sess_release(struct guest *g, const struct vtr_req *rq)
 
 	if (!s)
 		return -EINVAL;
+	/* Its resources go with it: the guest could not name them any more. */
 	for (uint32_t i = 0; i < g->max_res; i++) {
 		struct guest_res *r = &g->res[i];
 		if (r->used && r->sess_slot == rq->sqe.sess_id) {
 			vaccel_resource_unregister(&r->res, s);
-			r->sess_slot = 0;
+			vaccel_resource_release(&r->res);
+			g->res_bytes -= r->bytes;
+			memset(r, 0, sizeof(*r));
 		}
 	}
 	int ret = vaccel_session_release(s);
@@ -92,8 +137,7 @@ static int32_t _res_register(struct guest *g, const struct agent_opts *o, const 
 		return rq->nr_in > 2 ? -ENOTSUP : -EINVAL; /* one file per resource for now */
 	const struct vtr_arg *fname = &rq->args[0], *bytes = &rq->args[1];
 	if (bytes->len > o->max_resource_bytes - g->res_bytes || g->res_bytes > o->max_resource_bytes) {
-		agent_log("guest %u: resource bytes limit (%llu) reached\n", g->id,
-			  (unsigned long long)o->max_resource_bytes);
+		_glog(g, "resource bytes limit (%llu) reached\n", (unsigned long long)o->max_resource_bytes);
 		return -ENOSPC;
 	}
 	if (_file_name(g, fname, name, sizeof(name)))
@@ -102,10 +146,11 @@ static int32_t _res_register(struct guest *g, const struct agent_opts *o, const 
 		if (!g->res[i].used)
 			r = &g->res[i];
 	if (!r) {
-		agent_log("guest %u: resource limit (%u) reached\n", g->id, g->max_res);
+		_glog(g, "resource limit (%u) reached\n", g->max_res);
 		return -EMFILE;
 	}
-	/* The bytes are read once here; later calls name the resource by its handle. */
+	/* Shipped once; later calls name the resource by its handle. The runtime copies the
+	 * bytes (file and memory); a guest that changes them meanwhile spoils only its own. */
 	ret = vaccel_resource_init_from_buf(&r->res, _at(g, bytes), bytes->len,
 					    (vaccel_resource_type_t)type, name, false);
 	if (ret)
@@ -138,14 +183,12 @@ static int32_t _res_unregister(struct guest *g, const struct vtr_req *rq)
 	return 0;
 }
 
-/* 1 if the operator allowed vaccel_exec to load path (a file, or a file under a folder). */
-static int _exec_allowed(const struct agent_opts *o, const char *path)
+/* 1 if real (a resolved path) is an allowed library or lies under an allowed folder. */
+static int _path_allowed(const struct agent_opts *o, const char *real)
 {
-	char real[PATH_MAX], allow[PATH_MAX];
+	char allow[PATH_MAX];
 	const char *p = o->exec_allow;
 
-	if (!p || !realpath(path, real))
-		return 0;
 	while (p && *p) {
 		const char *end = strchr(p, ':');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -166,6 +209,37 @@ static int _exec_allowed(const struct agent_opts *o, const char *path)
 	return 0;
 }
 
+/*
+ * Opens the library a guest named for vaccel_exec if the operator allowed it. The check is
+ * made on the file actually opened (its /proc/self/fd link), and that open file is what
+ * gets loaded, so swapping a symlink between check and load achieves nothing.
+ * Returns the fd (the caller closes it) or -EPERM / -ENOENT.
+ */
+static int _exec_open(const struct agent_opts *o, const char *path)
+{
+	char link[64], real[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (!o->exec_allow || path[0] != '/')
+		return -EPERM; /* relative names would follow dlopen's own search */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof(real) - 1) {
+		close(fd);
+		return -EPERM;
+	}
+	real[n] = 0;
+	if (!_path_allowed(o, real)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 static int32_t _vaccel_op(struct guest *g, const struct agent_opts *o, const struct vtr_req *rq)
 {
 	struct vaccel_session *s = _sess(g, rq->sqe.sess_id);
@@ -174,6 +248,7 @@ static int32_t _vaccel_op(struct guest *g, const struct agent_opts *o, const str
 	char lib[PATH_MAX];
 	int64_t op = rq->sqe.op, res_id;
 	uint32_t nr_out = rq->nr_args - rq->nr_in;
+	int lib_fd = -1;
 
 	if (!s)
 		return -EINVAL;
@@ -209,10 +284,14 @@ static int32_t _vaccel_op(struct guest *g, const struct agent_opts *o, const str
 			return -EINVAL;
 		memcpy(lib, _at(g, a), a->len);
 		lib[a->len] = 0;
-		if (!_exec_allowed(o, lib)) {
-			agent_log("guest %u: vaccel_exec of '%s' refused: not under --exec-allow\n", g->id, lib);
-			return -EPERM;
+		lib_fd = _exec_open(o, lib);
+		if (lib_fd < 0) {
+			char shown[128];
+			_glog(g, "vaccel_exec of '%s' refused: %s\n", _printable(lib, shown, sizeof(shown)),
+			      lib_fd == -ENOENT ? "no such file" : "not under --exec-allow");
+			return lib_fd == -ENOENT ? -ENOENT : -EPERM;
 		}
+		snprintf(lib, sizeof(lib), "/proc/self/fd/%d", lib_fd);
 		read[1].buf = lib;
 		read[1].size = strlen(lib) + 1;
 	} else if (op == VACCEL_OP_EXEC_WITH_RESOURCE && rq->nr_in >= 1) {
@@ -224,15 +303,18 @@ static int32_t _vaccel_op(struct guest *g, const struct agent_opts *o, const str
 		    g->res[h - 1].sess_slot != rq->sqe.sess_id)
 			return -EINVAL;
 		if (g->res[h - 1].from_guest_lib && !o->allow_guest_code) {
-			agent_log("guest %u: exec_with_resource of a library shipped by the guest refused: "
-				  "start vaccel-agent with --allow-guest-code to permit it\n", g->id);
+			_glog(g, "exec_with_resource of a library shipped by the guest refused: "
+				 "start vaccel-agent with --allow-guest-code to permit it\n");
 			return -EPERM;
 		}
 		res_id = g->res[h - 1].res.id;
 		read[1].buf = &res_id;
 		read[1].size = sizeof(res_id);
 	}
-	return _ret(vaccel_genop(s, read, (int)(1 + rq->nr_in), nr_out ? write : NULL, (int)nr_out));
+	int32_t ret = _ret(vaccel_genop(s, read, (int)(1 + rq->nr_in), nr_out ? write : NULL, (int)nr_out));
+	if (lib_fd >= 0)
+		close(lib_fd);
+	return ret;
 }
 
 int32_t serve_request(struct guest *g, const struct agent_opts *o, const struct vtr_sqe *sqe)

@@ -4,6 +4,7 @@
 
 #include "vaccel/arg.h"
 #include "vaccel/async.h"
+#include "vaccel/buffer.h"
 #include "vaccel/config.h"
 #include "vaccel/core.h"
 #include "vaccel/error.h"

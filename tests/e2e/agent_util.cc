@@ -108,10 +108,10 @@ int Run(const std::vector<std::string> &argv, const std::vector<std::string> &en
 	return rc;
 }
 
-Agent::Agent(const std::vector<std::string> &args, const std::string &tag)
+Agent::Agent(const std::vector<std::string> &args, const std::string &tag, const std::string &socket)
 {
 	static int n;
-	socket_ = SockPath(tag + "-" + std::to_string(n) + ".sock");
+	socket_ = socket.empty() ? SockPath(tag + "-" + std::to_string(n) + ".sock") : socket;
 	log_ = TmpPath(tag + "-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".log");
 	std::vector<std::string> argv = {Runfile("AGENT"), "--socket", socket_};
 	argv.insert(argv.end(), args.begin(), args.end());

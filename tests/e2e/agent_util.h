@@ -19,7 +19,9 @@ class Agent {
       public:
 	// Starts vaccel-agent with --socket and the given extra arguments; waits until the
 	// socket accepts connections (up to 10 s).
-	explicit Agent(const std::vector<std::string> &args, const std::string &tag = "agent");
+	// socket: a path to listen on (e.g. an earlier agent's, to restart it); default: new.
+	explicit Agent(const std::vector<std::string> &args, const std::string &tag = "agent",
+		       const std::string &socket = "");
 	~Agent();
 	bool ok() const { return ok_; }
 	const std::string &socket() const { return socket_; }

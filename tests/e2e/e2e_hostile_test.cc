@@ -14,10 +14,7 @@
 #include <vector>
 
 #include "agent_util.h"
-#include "shm/pool.h"
-#include "shm/region.h"
-#include "transport/qp.h"
-#include "vmm-glue/ivshmem_proto.h"
+#include "hostile_client.h"
 
 namespace {
 
@@ -29,56 +26,7 @@ std::string Abs(const std::string &p)
 	return s;
 }
 
-struct Hostile {
-	vivs_client cli{};
-	vshm_region *reg = nullptr;
-	vtr_qp qp{};
-	uint64_t pool_off = 0, pool_size = 0;
-	bool Connect(const std::string &sock)
-	{
-		if (vivs_client_open(sock.c_str(), &cli, 5000))
-			return false;
-		vshm_err err;
-		if (vshm_region_attach_fd(cli.shm_fd, &reg, &err))
-			return false;
-		const vshm_layout *l = vshm_region_layout(reg);
-		uint32_t nqp = 0;
-		while (vshm_layout_find(l, VSHM_AREA_QP, nqp))
-			nqp++;
-		if (vivs_client_read_peers(&cli, nqp, 5000))
-			return false;
-		const vivs_peer *host = vivs_client_peer(&cli, 0);
-		const vshm_area *a;
-		void *mem = vshm_region_area(reg, VSHM_AREA_QP, 0, &a);
-		vtr_doorbell db{host ? host->fds[0] : -1, nullptr, 0};
-		const vshm_area *p = vshm_layout_find(l, VSHM_AREA_POOL, 0);
-		pool_off = p->offset;
-		pool_size = p->size;
-		return vtr_qp_attach(&qp, mem, a->size, a->param0, a->param1, VTR_QP_GUEST,
-				     cli.own_fds[0], &db) == 0;
-	}
-	~Hostile()
-	{
-		vshm_region_close(reg);
-		vivs_client_close(&cli);
-	}
-	// Sends one SQE and returns its completion's res (or 1000+errno on a transport error).
-	int32_t Call(vtr_sqe s)
-	{
-		s.user_data = ++ud;
-		if (vtr_qp_submit(&qp, &s, 1) != 1)
-			return 1000 + EAGAIN;
-		vtr_cqe c;
-		int n = vtr_qp_wait(&qp, &c, 1, 3000);
-		if (n != 1)
-			return 1000 - n;
-		if (c.user_data != s.user_data)
-			return 2000;
-		return c.res;
-	}
-	char *At(uint64_t off) { return (char *)vshm_region_base(reg) + off; }
-	uint64_t ud = 0;
-};
+using e2e::Hostile;
 
 TEST(E2eHostile, GarbageGetsErrorsAndOthersKeepWorking)
 {

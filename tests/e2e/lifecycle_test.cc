@@ -1,0 +1,140 @@
+// Lifecycle: a guest killed mid-call is cleaned up and a new guest works; an agent that dies
+// fails in-flight and new calls with VACCEL_ESESS instead of hanging, and a guest can
+// reconnect to a restarted agent; SIGTERM completes what the agent already accepted.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <vaccel.h>
+}
+
+#include "agent_util.h"
+
+namespace {
+
+std::string Abs(const std::string &p)
+{
+	char *r = realpath(p.c_str(), nullptr);
+	std::string s = r ? r : p;
+	free(r);
+	return s;
+}
+
+std::vector<std::string> AgentArgs()
+{
+	return {"--plugins", Abs(e2e::Runfile("PLUGIN_NOOP")) + ":" + Abs(e2e::Runfile("PLUGIN_BLAS")),
+		"--pool", "4k:256,64k:16,1m:16,4m:4"};
+}
+
+void Boot(const std::string &sock)
+{
+	vaccel_cleanup();
+	std::string plugins = Abs(e2e::Runfile("PLUGIN_SHM"));
+	setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
+	setenv("VACCEL_SHM_SOCKET", sock.c_str(), 1);
+	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
+}
+
+TEST(Lifecycle, GuestKilledMidCallIsCleanedUp)
+{
+	e2e::Agent agent(AgentArgs());
+	ASSERT_TRUE(agent.ok()) << agent.Log();
+	std::vector<std::string> env = {"VACCEL_PLUGINS=" + Abs(e2e::Runfile("PLUGIN_SHM")),
+					"VACCEL_SHM_SOCKET=" + agent.socket(), "OPENBLAS_NUM_THREADS=1"};
+	for (int round = 0; round < 3; round++) {
+		pid_t g = e2e::Spawn({Abs(e2e::Runfile("GUEST_PROG")), "100000", "2"}, env,
+				     e2e::TmpPath("killed" + std::to_string(round) + ".log"));
+		usleep(150000 + round * 50000); // mid-way through its calls
+		kill(g, SIGKILL);
+		e2e::Wait(g, 10);
+	}
+	usleep(300000);
+	std::string log = agent.Log();
+	size_t released = 0;
+	for (size_t at = 0; (at = log.find("released ", at)) != std::string::npos; at++)
+		released++;
+	EXPECT_EQ(released, 3u) << "each killed guest's sessions must be released:\n" << log;
+	std::string out;
+	EXPECT_EQ(e2e::Run({Abs(e2e::Runfile("GUEST_PROG")), "50", "2"}, env, 60, &out), 0)
+		<< "a new guest must work: " << out << "\n" << log;
+	EXPECT_EQ(agent.Stop(), 0) << log;
+}
+
+TEST(Lifecycle, DeadAgentMeansEsessNotAHangAndAGuestCanReconnect)
+{
+	auto agent = std::make_unique<e2e::Agent>(AgentArgs(), "dying");
+	ASSERT_TRUE(agent->ok()) << agent->Log();
+	std::string sock = agent->socket();
+	Boot(sock);
+	vaccel_session s;
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	ASSERT_EQ(vaccel_noop(&s), VACCEL_OK);
+	for (int i = 0; i < 10; i++)
+		ASSERT_EQ(vaccel_noop_async(&s, i, 0), VACCEL_OK);
+
+	// Freeze the agent, start a call that must wait for it, then kill it.
+	kill(agent->pid(), SIGSTOP);
+	auto inflight = std::async(std::launch::async, [&] { return vaccel_noop(&s); });
+	EXPECT_EQ(inflight.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
+		<< "the call should be waiting on the frozen agent";
+	kill(agent->pid(), SIGKILL);
+	auto t0 = std::chrono::steady_clock::now();
+	ASSERT_EQ(inflight.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+		<< "the in-flight call hangs after the agent died";
+	EXPECT_EQ(inflight.get(), VACCEL_ESESS);
+	EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_ESESS) << "new calls fail at once";
+	std::vector<vaccel_completion> c(16);
+	unsigned n = 0;
+	int r = vaccel_async_reap(&s, c.data(), 16, 16, 2000, &n);
+	EXPECT_TRUE(r == VACCEL_ESESS || (r == VACCEL_OK && n == 10))
+		<< "async completions either arrived before the kill or fail with ESESS: " << r;
+	agent.reset();
+
+	// A new agent on the same socket: a new session reconnects; the old one stays dead.
+	e2e::Agent again(AgentArgs(), "again", sock);
+	ASSERT_TRUE(again.ok()) << again.Log();
+	ASSERT_EQ(again.socket(), sock);
+	vaccel_session s2;
+	ASSERT_EQ(vaccel_session_init(&s2, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s2), VACCEL_OK);
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_ESESS) << "a session of the lost connection";
+	EXPECT_EQ(vaccel_session_release(&s), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_release(&s2), VACCEL_OK);
+	vaccel_cleanup();
+	EXPECT_EQ(again.Stop(), 0) << again.Log();
+}
+
+TEST(Lifecycle, SigtermCompletesWhatWasAccepted)
+{
+	e2e::Agent agent(AgentArgs());
+	ASSERT_TRUE(agent.ok()) << agent.Log();
+	Boot(agent.socket());
+	vaccel_session s;
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	kill(agent.pid(), SIGSTOP);
+	for (int i = 0; i < 20; i++)
+		ASSERT_EQ(vaccel_noop_async(&s, 100 + i, 0), VACCEL_OK);
+	kill(agent.pid(), SIGTERM);
+	kill(agent.pid(), SIGCONT);
+	std::vector<vaccel_completion> c(32);
+	unsigned n = 0;
+	EXPECT_EQ(vaccel_async_reap(&s, c.data(), 20, 32, 5000, &n), VACCEL_OK);
+	EXPECT_EQ(n, 20u) << "requests queued before SIGTERM are completed";
+	for (unsigned i = 0; i < n; i++)
+		EXPECT_EQ(c[i].ret, VACCEL_OK);
+	EXPECT_EQ(agent.Stop(), 0) << agent.Log();
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_ESESS);
+	vaccel_session_release(&s);
+	vaccel_cleanup();
+}
+
+} // namespace
