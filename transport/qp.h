@@ -204,6 +204,27 @@ static inline int vtr_qp_submit(struct vtr_qp *qp, const struct vtr_sqe *sqes, u
 	return got;
 }
 
+/*
+ * Builds requests in place: the k-th SQE slot after the last published one, or NULL when the
+ * in-flight limit or the SQ would be exceeded. vtr_qp_publish(qp, n) publishes n staged
+ * requests with one index store and one kick.
+ */
+static inline struct vtr_sqe *vtr_qp_stage(struct vtr_qp *qp, uint32_t k)
+{
+	if (qp->inflight + k + 1 > qp->cq_entries)
+		return NULL;
+	return (struct vtr_sqe *)vtr_ring_stage(&qp->sq, k);
+}
+
+static inline void vtr_qp_publish(struct vtr_qp *qp, uint32_t n)
+{
+	if (n == 0)
+		return;
+	vtr_ring_publish(&qp->sq, n);
+	qp->inflight += n;
+	vtr_qp_kick(qp, &qp->sq);
+}
+
 /* Takes up to n completions without waiting. Count, or -EPROTO. */
 static inline int vtr_qp_reap(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n)
 {

@@ -259,6 +259,25 @@ static inline void vtr_ring_prefetch_next(const struct vtr_ring *r)
 	__builtin_prefetch(_vtr_ring_slot(r, r->head), 0, 3);
 }
 
+/*
+ * Producer, building a batch in place: the slot k positions past the next free one, or NULL
+ * if the ring has no room for k + 1 more. Staged slots are invisible to the consumer until
+ * vtr_ring_publish(r, n) publishes the first n of them at once (R1 there).
+ */
+static inline void *vtr_ring_stage(struct vtr_ring *r, uint32_t k)
+{
+	if (_vtr_ring_free(r, k + 1) < (int)(k + 1))
+		return NULL;
+	return _vtr_ring_slot(r, r->head + k);
+}
+
+static inline void vtr_ring_publish(struct vtr_ring *r, uint32_t n)
+{
+	r->head += n;
+	/* R1: pairs with A2; the staged slots are visible before the new index. */
+	vshm_store_release(&r->sh->prod, r->head);
+}
+
 /* Polls a consumer makes without pause before it starts pausing between polls. */
 #define VTR_RING_TIGHT_POLLS 128u
 

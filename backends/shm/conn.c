@@ -49,8 +49,7 @@ struct gqp {
 	struct req *reqs;     /* cq_entries slots; the SQE's user_data is the slot number */
 	uint32_t *free_slots;
 	uint32_t nr_free;
-	struct vtr_sqe batch[BATCH]; /* queued with VACCEL_ASYNC_MORE, not yet published */
-	uint32_t nr_batch;
+	uint32_t nr_batch;    /* SQEs staged in the ring (VACCEL_ASYNC_MORE), not yet published */
 	struct shm_done *done; /* finished asynchronous requests not yet reaped (ring) */
 	uint32_t done_head, done_tail;
 	uint32_t async_inflight;
@@ -67,14 +66,30 @@ static struct {
 	pthread_key_t key;
 	uint64_t gen; /* connection number: a thread's cached pair is valid for one connection */
 	int lost;     /* the agent hung up: every call fails until a reconnect */
-	uint32_t active; /* calls in progress (a reconnect waits for none) */
+	struct old_conn *graveyard; /* lost connections, kept mapped until shm_conn_close */
 	char path[256];
 } g_conn = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void _teardown_locked(void);
 
-static __thread struct gqp *t_qp;
-static __thread uint64_t t_gen;
+/*
+ * A lost connection is not unmapped at reconnect: threads may still be inside calls on it,
+ * and tracking them would cost an atomic operation per call. Its memory stays until
+ * shm_conn_close (vaccel_cleanup), which no call may overlap.
+ */
+struct old_conn {
+	struct vivs_client cli;
+	struct vshm_region *reg;
+	struct vshm_pool *pool;
+	struct gqp *qps;
+	uint32_t nr_qps;
+	struct old_conn *next;
+};
+
+/* initial-exec: no __tls_get_addr call on every request (the plugin is dlopen'ed, and
+ * glibc keeps spare static TLS for such small variables). */
+static __thread struct gqp *t_qp __attribute__((tls_model("initial-exec")));
+static __thread uint64_t t_gen __attribute__((tls_model("initial-exec")));
 
 const char *shm_conn_socket_path(void)
 {
@@ -224,12 +239,18 @@ int shm_conn_ensure(void)
 		return 0;
 	pthread_mutex_lock(&g_conn.lock);
 	if (g_conn.up && g_conn.lost) {
-		/* Reconnect only when no thread is still inside a call on the old region. */
-		if (__atomic_load_n(&g_conn.active, __ATOMIC_ACQUIRE)) {
+		struct old_conn *o = calloc(1, sizeof(*o));
+		if (!o) {
 			pthread_mutex_unlock(&g_conn.lock);
-			return -EBUSY;
+			return -ENOMEM;
 		}
-		_teardown_locked();
+		*o = (struct old_conn){.cli = g_conn.cli, .reg = g_conn.reg, .pool = g_conn.pool,
+				       .qps = g_conn.qps, .nr_qps = g_conn.nr_qps, .next = g_conn.graveyard};
+		g_conn.graveyard = o;
+		g_conn.qps = NULL;
+		g_conn.pool = NULL;
+		g_conn.reg = NULL;
+		__atomic_store_n(&g_conn.up, 0, __ATOMIC_RELEASE);
 	}
 	if (!g_conn.up)
 		ret = _connect_locked();
@@ -237,8 +258,28 @@ int shm_conn_ensure(void)
 	return ret;
 }
 
+static void _bury(struct old_conn *o)
+{
+	while (o) {
+		struct old_conn *n = o->next;
+		for (uint32_t q = 0; q < o->nr_qps; q++) {
+			free(o->qps[q].reqs);
+			free(o->qps[q].free_slots);
+			free(o->qps[q].done);
+		}
+		free(o->qps);
+		vshm_pool_close(o->pool);
+		vshm_region_close(o->reg);
+		vivs_client_close(&o->cli);
+		free(o);
+		o = n;
+	}
+}
+
 static void _teardown_locked(void)
 {
+	_bury(g_conn.graveyard);
+	g_conn.graveyard = NULL;
 	if (!g_conn.up)
 		return;
 	__atomic_store_n(&g_conn.up, 0, __ATOMIC_RELEASE);
@@ -287,22 +328,18 @@ static int _check_alive(int err)
 	return err;
 }
 
-/* Entering and leaving a call on the current connection. */
+/* Entering and leaving a call on the current connection: plain loads, no atomic RMW. */
 static int _enter(void)
 {
 	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
 		return -ENOTCONN;
-	__atomic_fetch_add(&g_conn.active, 1, __ATOMIC_ACQ_REL);
-	if (__atomic_load_n(&g_conn.lost, __ATOMIC_ACQUIRE)) {
-		__atomic_fetch_sub(&g_conn.active, 1, __ATOMIC_ACQ_REL);
+	if (__atomic_load_n(&g_conn.lost, __ATOMIC_RELAXED))
 		return -ECONNRESET;
-	}
 	return 0;
 }
 
 static void _leave(void)
 {
-	__atomic_fetch_sub(&g_conn.active, 1, __ATOMIC_ACQ_REL);
 }
 
 int shm_conn_alive(uint64_t gen)
@@ -465,21 +502,12 @@ static void _slot_put(struct gqp *q, uint32_t slot)
 	q->free_slots[q->nr_free++] = slot;
 }
 
-/* Publishes the queued batch. 0, or -EAGAIN when the rings had no room for all of it. */
+/* Publishes the staged batch (one index store, one kick). */
 static int _publish(struct gqp *q)
 {
-	uint32_t done = 0;
-
-	while (done < q->nr_batch) {
-		int n = vtr_qp_submit(&q->qp, q->batch + done, q->nr_batch - done);
-		if (n <= 0)
-			break;
-		done += (uint32_t)n;
-	}
-	if (done && done < q->nr_batch)
-		memmove(q->batch, q->batch + done, (q->nr_batch - done) * sizeof(q->batch[0]));
-	q->nr_batch -= done;
-	return q->nr_batch ? -EAGAIN : 0;
+	vtr_qp_publish(&q->qp, q->nr_batch);
+	q->nr_batch = 0;
+	return 0;
 }
 
 /* Takes one completion off the ring and finishes its request; async ones go to the stash. */
@@ -528,10 +556,8 @@ int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct sh
 	if ((ret = _enter()))
 		return ret;
 	struct gqp *q = _qp_get(&shared);
-	/* Requests queued asynchronously go first, in order. */
-	while (_publish(q) == -EAGAIN)
-		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
-			goto out;
+	/* Requests staged asynchronously go first, in order. */
+	_publish(q);
 	while (_slot_get(q, &slot))
 		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
 			goto out;
@@ -585,7 +611,6 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	       uint32_t nr_in, const struct shm_io *out, uint32_t nr_out, uint64_t user_data,
 	       unsigned flags)
 {
-	struct vtr_sqe sqe = {.opcode = opcode, .sess_id = sess_id, .op = op};
 	int shared, ret;
 	uint32_t slot;
 
@@ -599,9 +624,10 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 			     "one (give the agent more --qps)");
 		return -EBUSY;
 	}
-	while (_slot_get(q, &slot) || q->nr_batch == BATCH) {
-		if (q->nr_batch == BATCH && _publish(q) == 0)
-			continue;
+	struct vtr_sqe *dst;
+	while ((dst = vtr_qp_stage(&q->qp, q->nr_batch)) == NULL || _slot_get(q, &slot)) {
+		/* No room: publish what is staged, then wait for completions if allowed. */
+		_publish(q);
 		if (!(flags & SHM_SUBMIT_WAIT)) {
 			_leave();
 			return -EAGAIN;
@@ -614,17 +640,26 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	struct req *r = &q->reqs[slot];
 	r->async = 1;
 	r->user_data = user_data;
-	ret = _marshal(r, &sqe, in, nr_in, out, nr_out);
+	/* Fields go straight into the ring slot (invisible until published). Building the SQE
+	 * elsewhere and copying it would load over narrower stores, which waits for the store
+	 * buffer and so for the ring lines it is still acquiring. */
+	dst->opcode = opcode;
+	dst->flags = 0;
+	dst->sess_id = sess_id;
+	dst->op = op;
+	dst->user_data = slot;
+	ret = _marshal(r, dst, in, nr_in, out, nr_out);
 	if (ret) {
-		_slot_put(q, slot);
+		_slot_put(q, slot); /* the staged slot is simply not published */
 		_leave();
 		return ret;
 	}
-	sqe.user_data = slot;
-	q->batch[q->nr_batch++] = sqe;
+	/* Ask for a later slot's line now, so that store does not queue behind its miss. */
+	__builtin_prefetch(_vtr_ring_slot(&q->qp.sq, q->qp.sq.head + q->nr_batch + 8), 1, 3);
+	q->nr_batch++;
 	q->async_inflight++;
-	if (!(flags & SHM_SUBMIT_MORE))
-		_publish(q); /* what does not fit now goes with the next publish */
+	if (!(flags & SHM_SUBMIT_MORE) || q->nr_batch == BATCH)
+		_publish(q);
 	_leave();
 	return 0;
 }
@@ -657,7 +692,7 @@ int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout
 		_leave();
 		return max_nr ? -EBUSY : 0;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int timed = 0; /* the clock is read only once a wait is needed */
 	for (;;) {
 		struct vtr_cqe c[BATCH];
 		int n;
@@ -670,13 +705,16 @@ int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout
 			out[(*nr)++] = q->done[q->done_head++ % q->qp.cq_entries];
 		if (*nr >= min_nr || *nr == max_nr)
 			break;
-		if (q->nr_batch && _publish(q) == -EAGAIN && q->qp.inflight == 0)
-			break; /* cannot happen: a full ring means requests in flight */
+		_publish(q); /* a reaper waits for what it has staged */
 		if (q->async_inflight == 0 && q->done_head == q->done_tail) {
 			ret = -ETIMEDOUT; /* nothing more can come */
 			break;
 		}
 		int left = -1;
+		if (timeout_ms >= 0 && !timed) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			timed = 1;
+		}
 		if (timeout_ms >= 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;

@@ -20,8 +20,8 @@ struct shm_io {
 };
 
 /*
- * Connects once per process; again after a failure, or after the agent hung up once no call
- * is in progress (-EBUSY until then). Errors are logged with the path.
+ * Connects once per process; again after a failure or after the agent hung up (the lost
+ * connection stays mapped until shm_conn_close). Errors are logged with the path.
  */
 int shm_conn_ensure(void);
 void shm_conn_close(void);

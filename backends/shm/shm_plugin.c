@@ -243,6 +243,22 @@ static int shm_sgemm(struct vaccel_session *sess, long long int m, long long int
 	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_BLAS_SGEMM, in, 10, out, 1));
 }
 
+/*
+ * An integer argument of 1, 2, 4 or 8 bytes. Loads of the argument's own width: a wider
+ * load over a narrower store cannot be forwarded and would wait for the store buffer, which
+ * on this path holds request stores still waiting for their ring lines.
+ */
+static int _int_arg(const struct vaccel_arg *a, int64_t *v)
+{
+	switch (a->size) {
+	case 1: { int8_t x; memcpy(&x, a->buf, 1); *v = x; return 0; }
+	case 2: { int16_t x; memcpy(&x, a->buf, 2); *v = x; return 0; }
+	case 4: { int32_t x; memcpy(&x, a->buf, 4); *v = x; return 0; }
+	case 8: { int64_t x; memcpy(&x, a->buf, 8); *v = x; return 0; }
+	}
+	return -EINVAL;
+}
+
 /* Asynchronous genop: the same arguments as the synchronous path, tagged with user_data. */
 static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
 			   struct vaccel_arg *write, int nr_write, uint64_t user_data, unsigned flags)
@@ -255,18 +271,14 @@ static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read,
 
 	if (_gone(sess))
 		return VACCEL_ESESS;
-	if (read[0].size == 0 || read[0].size > 8 || !read[0].buf)
-		return VACCEL_EINVAL;
-	memcpy(&op, read[0].buf, read[0].size); /* little-endian: any width up to 8 */
-	if (op < 0 || op >= VACCEL_OP_MAX)
+	if (!read[0].buf || _int_arg(&read[0], &op) || op < 0 || op >= VACCEL_OP_MAX)
 		return VACCEL_EINVAL;
 	if (op == VACCEL_OP_EXEC_WITH_RESOURCE && nr_read >= 2) {
 		/* The guest names its own resource; the host knows it by the handle it returned. */
 		struct vaccel_resource *res;
 		int64_t id = 0;
-		if (!read[1].buf || read[1].size == 0 || read[1].size > 8)
+		if (!read[1].buf || _int_arg(&read[1], &id))
 			return VACCEL_EINVAL;
-		memcpy(&id, read[1].buf, read[1].size);
 		if (vaccel_resource_get_by_id(&res, id) || !res->remote_id)
 			return VACCEL_EINVAL;
 		handle = (uint64_t)res->remote_id;

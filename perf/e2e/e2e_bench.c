@@ -17,6 +17,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <liburing.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +50,7 @@ static const char *const lat_name[NLAT] = {"noop via transport", "bare ring roun
 struct rep {
 	double p50[NLAT], p99[NLAT], p999[NLAT];
 	double sg_e2e_ms, sg_local_ms;
+	double batch_mops, batch4_mops, uring_mops;
 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -269,6 +272,81 @@ static double sgemm_ms(struct vaccel_session *s, const struct cfg *c, float *a, 
 	return bench_median(t, n);
 }
 
+/* Asynchronous noops in batches of 32 (one publish each), two batches in flight. */
+struct batch_arg {
+	struct vaccel_session *s;
+	uint64_t ops;
+	int failed;
+};
+
+static void *batch_worker(void *p)
+{
+	struct batch_arg *a = p;
+	struct vaccel_completion c[64];
+	uint64_t sent = 0, done = 0;
+
+	while (done < a->ops) {
+		while (sent < a->ops && sent - done <= 32) {
+			for (int i = 0; i < 32; i++, sent++)
+				if (vaccel_noop_async(a->s, sent, i == 31 ? 0 : VACCEL_ASYNC_MORE)) {
+					a->failed = 1;
+					return NULL;
+				}
+		}
+		unsigned n = 0;
+		if (vaccel_async_reap(a->s, c, 32, 64, 5000, &n) != VACCEL_OK) {
+			a->failed = 1;
+			return NULL;
+		}
+		done += n;
+	}
+	return NULL;
+}
+
+static double measure_batch(struct vaccel_session *s, int threads, uint64_t ops)
+{
+	pthread_t t[8];
+	struct batch_arg a[8];
+	double t0 = bench_now_s();
+
+	for (int i = 0; i < threads; i++) {
+		a[i] = (struct batch_arg){.s = s, .ops = ops / (uint64_t)threads / 32 * 32};
+		pthread_create(&t[i], NULL, batch_worker, &a[i]);
+	}
+	uint64_t total = 0;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		if (a[i].failed)
+			die("asynchronous noops failed (thread %d of %d)", i, threads);
+		total += a[i].ops;
+	}
+	return (double)total / (bench_now_s() - t0) / 1e6;
+}
+
+/* The kernel's own round trip for comparison: io_uring NOPs, submitted and reaped 32 at once. */
+static double measure_uring(uint64_t ops)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+
+	if (io_uring_queue_init(64, &ring, 0))
+		return 0;
+	double t0 = bench_now_s();
+	for (uint64_t done = 0; done < ops; done += 32) {
+		for (int i = 0; i < 32; i++)
+			io_uring_prep_nop(io_uring_get_sqe(&ring));
+		if (io_uring_submit_and_wait(&ring, 32) < 0)
+			die("io_uring_submit_and_wait failed");
+		unsigned head, n = 0;
+		io_uring_for_each_cqe(&ring, head, cqe)
+			n++;
+		io_uring_cq_advance(&ring, n);
+	}
+	double mops = (double)ops / (bench_now_s() - t0) / 1e6;
+	io_uring_queue_exit(&ring);
+	return mops;
+}
+
 /* ---- report ---- */
 
 static void usage(FILE *f)
@@ -393,6 +471,9 @@ int main(int argc, char **argv)
 		measure_unix(&c, samples, &p->p50[UNIX_], &p->p99[UNIX_], &p->p999[UNIX_]);
 		p->sg_e2e_ms = sgemm_ms(&r_blas, &c, a, b, cc);
 		p->sg_local_ms = sgemm_ms(&l_blas, &c, a, b, cc);
+		p->batch_mops = measure_batch(&r_noop, 1, c.calls * 10);
+		p->batch4_mops = measure_batch(&r_noop, 4, c.calls * 10);
+		p->uring_mops = measure_uring(c.calls * 5);
 		if (!tty)
 			fprintf(stderr, "  e2e: repetition %d/%d done (%.1f s)\n", r + 1, c.reps, bench_now_s() - t_start);
 	}
@@ -452,7 +533,24 @@ int main(int argc, char **argv)
 	       "[%.1f..%.1f] (arguments copied into the pool)\n",
 	       c.blas_threads, bench_median(v, n), reps[n / 2].sg_local_ms, over, bench_min(w, n),
 	       bench_max(w, n));
+	double bv[MAX_REPS], b4[MAX_REPS], uv[MAX_REPS], br[MAX_REPS];
+	for (int i = 0; i < n; i++) {
+		bv[i] = reps[i].batch_mops;
+		b4[i] = reps[i].batch4_mops;
+		uv[i] = reps[i].uring_mops;
+		br[i] = uv[i] > 0 ? bv[i] / uv[i] : 0;
+	}
+	printf("  noop, asynchronous, batches of 32: %.1f Mops/s [%.1f..%.1f] with 1 thread, %.1f Mops/s "
+	       "with 4 threads (oversubscribed: sleep path)\n",
+	       bench_median(bv, n), bench_min(bv, n), bench_max(bv, n), bench_median(b4, n));
+	printf("  io_uring NOP, batches of 32 (same run): %.1f Mops/s; transport/io_uring %.1fx [%.1f..%.1f]   "
+	       "target >= 5x\n",
+	       bench_median(uv, n), bench_median(br, n), bench_min(br, n), bench_max(br, n));
 	printf("  idle agent: %.2f%% of one core over %.0f s   target < 1%%\n", idle_pct, c.idle_s);
+	bench_json_num(j, "e2e.noop_batch32_mops", bench_median(bv, n));
+	bench_json_num(j, "e2e.noop_batch32_4thr_mops", bench_median(b4, n));
+	bench_json_num(j, "uring.nop_batch32_mops", bench_median(uv, n));
+	bench_json_num(j, "e2e.batch32_vs_uring_ratio", bench_median(br, n));
 	bench_json_num(j, "e2e.vs_ring_p50_ratio", vs_ring);
 	bench_json_num(j, "e2e.unix_vs_e2e_p50_ratio", vs_unix);
 	bench_json_num(j, "e2e.sgemm512_copy_overhead_pct", over);

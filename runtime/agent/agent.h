@@ -84,6 +84,7 @@ struct guest {
 	struct poller *poller;
 	struct guest *next;           /* poller's list (poller thread only) */
 	struct guest *hnext;          /* hand-over lists (under the poller's lock) */
+	struct guest *dnext;          /* poller's list of guests to retire */
 	int dead;                     /* socket closed: release everything */
 	int counted;                  /* included in guest_live_count() */
 	long log_sec;                 /* rate limit of messages about this guest */
@@ -94,8 +95,9 @@ struct poller {
 	int idx, cpu;
 	pthread_t thread;
 	int bell;              /* eventfd every guest of this poller rings */
-	pthread_mutex_t lock;  /* protects add/remove lists and stop */
+	pthread_mutex_t lock;  /* protects add/remove lists */
 	struct guest *add, *remove;
+	int news;              /* the lists changed: the poller looks (and locks) only then */
 	int stop;
 	uint32_t nr_guests;    /* for placement, under lock */
 	struct guest *guests;  /* owned by the poller thread */

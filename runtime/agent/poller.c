@@ -49,32 +49,40 @@ static void _retire(struct guest *g)
 
 static void _apply_handovers(struct poller *p)
 {
-	struct guest *add, *rem;
+	struct guest *gone = NULL;
 
+	/* Acquire pairs with the release in _handover_posted: the lock only when there is news. */
+	if (!__atomic_load_n(&p->news, __ATOMIC_ACQUIRE))
+		return;
+	/* Both lists are consumed under the lock: the main thread rewrites hnext when it hands
+	 * a guest over, so hnext is read only here. Links the poller owns (next, dnext) carry
+	 * the guests from there on. */
 	pthread_mutex_lock(&p->lock);
-	add = p->add;
-	rem = p->remove;
+	__atomic_store_n(&p->news, 0, __ATOMIC_RELAXED);
+	for (struct guest *g = p->add; g; g = g->hnext) {
+		g->next = p->guests;
+		p->guests = g;
+	}
+	for (struct guest *g = p->remove; g; g = g->hnext) {
+		g->dnext = gone;
+		gone = g;
+	}
 	p->add = p->remove = NULL;
 	pthread_mutex_unlock(&p->lock);
-	while (add) {
-		struct guest *n = add->hnext;
-		add->next = p->guests;
-		p->guests = add;
-		add = n;
-	}
-	while (rem) {
-		struct guest *n = rem->hnext;
+
+	while (gone) {
+		struct guest *g = gone;
+		gone = g->dnext;
 		for (struct guest **pp = &p->guests; *pp; pp = &(*pp)->next) {
-			if (*pp == rem) {
-				*pp = rem->next;
+			if (*pp == g) {
+				*pp = g->next;
 				break;
 			}
 		}
-		_retire(rem);
+		_retire(g);
 		pthread_mutex_lock(&p->lock);
 		p->nr_guests--;
 		pthread_mutex_unlock(&p->lock);
-		rem = n;
 	}
 }
 
@@ -201,9 +209,7 @@ static void *_poller_main(void *arg)
 			  strerror(-ret));
 	for (;;) {
 		_apply_handovers(p);
-		pthread_mutex_lock(&p->lock);
-		int stop = p->stop && !p->add;
-		pthread_mutex_unlock(&p->lock);
+		int stop = __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
 		uint32_t n = _pass(p);
 		p->stats.passes++;
 		/* Stopping: what this pass took is completed; what a guest still queues is not
@@ -225,7 +231,9 @@ static void *_poller_main(void *arg)
 		_wake_done(p);
 		last_work = __rdtsc();
 	}
-	/* Shutting down: everything in flight was served by the last passes. */
+	/* Shutting down: everything in flight was served by the last passes. Guests handed
+	 * over at the last moment are taken in so that they are released too. */
+	_apply_handovers(p);
 	for (struct guest *g = p->guests; g;) {
 		struct guest *n = g->next;
 		_retire(g);
@@ -235,6 +243,12 @@ static void *_poller_main(void *arg)
 	if (s.use_uring)
 		io_uring_queue_exit(&s.ring);
 	return NULL;
+}
+
+/* Called with p->lock held after changing the hand-over lists or stop. */
+static void _handover_posted(struct poller *p)
+{
+	__atomic_store_n(&p->news, 1, __ATOMIC_RELEASE);
 }
 
 static void _ring_bell(struct poller *p)
@@ -269,6 +283,7 @@ void poller_add(struct poller *p, struct guest *g)
 	g->hnext = p->add;
 	p->add = g;
 	p->nr_guests++;
+	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
 	_ring_bell(p);
 }
@@ -288,6 +303,7 @@ void poller_remove(struct poller *p, struct guest *g)
 	}
 	g->hnext = p->remove;
 	p->remove = g;
+	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
 	_ring_bell(p);
 }
@@ -295,7 +311,9 @@ void poller_remove(struct poller *p, struct guest *g)
 void poller_stop(struct poller *p)
 {
 	pthread_mutex_lock(&p->lock);
-	p->stop = 1;
+	/* Guests still being handed over are taken in before the last pass. */
+	_handover_posted(p);
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&p->lock);
 	_ring_bell(p);
 	pthread_join(p->thread, NULL);
