@@ -80,13 +80,19 @@ static int shm_buffer_alloc(struct vaccel_session *sess, size_t size, void **ptr
 	(void)sess;
 	if (!size || !ptr)
 		return VACCEL_EINVAL;
-	if (shm_conn_ensure())
-		return VACCEL_EIO;
 	pool = shm_conn_pool();
 	/* Read after the acquire in shm_conn_pool, which orders it after the connect. */
 	gen = shm_conn_generation();
-	if (!pool)
-		return VACCEL_EIO;
+	/*
+	 * No shm_conn_ensure here: reconnecting tears the old region down, which only a session
+	 * init may do (it waits until no call is inside the old region).
+	 */
+	if (!pool || !shm_conn_alive(gen)) {
+		vaccel_error("[shm] vaccel_buffer_alloc: no live connection to the agent at %s "
+			     "(lost or closed); a new session reconnects",
+			     shm_conn_socket_path());
+		return VACCEL_ESESS;
+	}
 	want = _request_size(pool, size);
 	ret = want ? vshm_pool_alloc(pool, want, 0, &b) : -ENOMEM;
 	if (ret == -E2BIG && want == size) {

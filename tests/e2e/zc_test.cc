@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -436,6 +437,45 @@ TEST_F(Zc, BufferFromAnEarlierConnectionIsRefused)
 	ASSERT_EQ(Mark(&rexec_, (unsigned char *)p, 3000, &seen), VACCEL_OK);
 	EXPECT_EQ(seen, 5u + 256u * 5u);
 	EXPECT_EQ(vaccel_buffer_free(&remote_, p), VACCEL_OK);
+}
+
+// An agent that goes away: allocation fails with VACCEL_ESESS (instead of reconnecting under
+// the feet of other threads), buffers of the lost connection can still be freed until a new
+// session reconnects, and are foreign afterwards.
+TEST(ZcLifecycle, AgentGoneAndBack)
+{
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	auto first = std::make_unique<e2e::Agent>(AgentArgs("4k:16,1m:2"), "zc-first");
+	ASSERT_TRUE(first->ok()) << first->Log();
+	ASSERT_EQ(Boot(first->socket()), VACCEL_OK);
+	vaccel_session s{};
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_GENERIC), VACCEL_OK);
+	void *kept, *freed_early, *p;
+	ASSERT_EQ(vaccel_buffer_alloc(&s, 1000, &kept), VACCEL_OK);
+	ASSERT_EQ(vaccel_buffer_alloc(&s, 1000, &freed_early), VACCEL_OK);
+	ASSERT_EQ(first->Stop(), 0) << first->Log();
+	// The next call notices (within the plugin's 1 s liveness check).
+	int x = 1, out = 0;
+	vaccel_arg rd[1] = {{&x, sizeof(x), VACCEL_ARG_RAW, 0, false}};
+	vaccel_arg wr[1] = {{&out, sizeof(out), VACCEL_ARG_RAW, 0, false}};
+	EXPECT_EQ(vaccel_exec(&s, Abs(e2e::Runfile("ZC_TESTLIB")).c_str(), "zc_mark", rd, 1, wr, 1),
+		  VACCEL_ESESS);
+	EXPECT_EQ(vaccel_buffer_alloc(&s, 1000, &p), VACCEL_ESESS);
+	EXPECT_NE(LogText().find("no live connection"), std::string::npos) << LogText();
+	EXPECT_EQ(vaccel_buffer_free(&s, freed_early), VACCEL_OK) << "its region is still mapped";
+	vaccel_session_release(&s);
+
+	e2e::Agent second(AgentArgs("4k:16,1m:2"), "zc-second");
+	ASSERT_TRUE(second.ok()) << second.Log();
+	setenv("VACCEL_SHM_SOCKET", second.socket().c_str(), 1);
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_GENERIC), VACCEL_OK)
+		<< "a new session reconnects";
+	EXPECT_EQ(vaccel_buffer_free(&s, kept), VACCEL_EINVAL) << "a buffer of the lost region";
+	ASSERT_EQ(vaccel_buffer_alloc(&s, 1000, &p), VACCEL_OK);
+	EXPECT_EQ(vaccel_buffer_free(&s, p), VACCEL_OK);
+	vaccel_session_release(&s);
+	vaccel_cleanup();
+	EXPECT_EQ(second.Stop(), 0) << second.Log();
 }
 
 // Local plugins have no hooks: the runtime's own buffers, with the same checks.

@@ -38,8 +38,9 @@ extern "C" {
  * sess's plugin; *ptr is set on success only. Returns VACCEL_OK,
  * VACCEL_EINVAL (NULL argument, size 0, session not initialized),
  * VACCEL_ENOMEM (no free buffer that fits, or size exceeds the largest pool
- * class: the log says which and how to enlarge the pool), VACCEL_EIO (the
- * transport cannot reach the host). */
+ * class: the log says which and how to enlarge the pool), VACCEL_ESESS (the
+ * transport lost or closed its connection to the host; a new session
+ * reconnects, and buffers of the old connection are then foreign). */
 int vaccel_buffer_alloc(struct vaccel_session *sess, size_t size, void **ptr);
 
 /* Frees a buffer from vaccel_buffer_alloc(). Returns VACCEL_OK, or
