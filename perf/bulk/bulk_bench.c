@@ -53,18 +53,7 @@ struct rep {
 	double sg_local_ms, sg_zc_ms, sg_copy_ms;
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("bulk_bench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
+#define die bench_die
 
 /* What bulk_touch answers: the 64-bit words of the first and last 64 bytes, summed. */
 static uint64_t touch_sum(const void *buf, size_t len)
@@ -297,16 +286,6 @@ static void usage(FILE *f)
 		"  --blas-threads N  OpenBLAS threads on both sides (default 1)\n");
 }
 
-static uint64_t parse_u64(const char *s, const char *flag)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || end == s || v == 0)
-		die("%s wants a positive number, got '%s'", flag, s);
-	return v;
-}
-
 static void *xalloc_pool(struct vaccel_session *s, size_t len)
 {
 	void *p;
@@ -328,6 +307,7 @@ static void fill(void *p, size_t len, uint64_t seed)
 
 int main(int argc, char **argv)
 {
+	bench_set_prog("bulk_bench");
 	static const struct option opts[] = {
 		{"quick", no_argument, 0, 'q'},       {"json", required_argument, 0, 'j'},
 		{"reps", required_argument, 0, 'r'},  {"cpus", required_argument, 0, 'c'},
@@ -344,15 +324,15 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'q': c.quick = 1; break;
 		case 'j': json = optarg; break;
-		case 'r': c.reps = (int)parse_u64(optarg, "--reps"); break;
+		case 'r': c.reps = (int)bench_parse_u64(optarg, "--reps"); break;
 		case 'c':
 			if (sscanf(optarg, "%d,%d", &c.cpu_a, &c.cpu_b) != 2 || c.cpu_a < 0 || c.cpu_b < 0 ||
 			    c.cpu_a == c.cpu_b)
 				die("--cpus wants two different CPUs like 0,1, got '%s'", optarg);
 			break;
-		case 'n': c.calls = parse_u64(optarg, "--calls"); calls_set = 1; break;
-		case 's': c.sgemm_calls = parse_u64(optarg, "--sgemm-calls"); sg_set = 1; break;
-		case 'b': c.blas_threads = (int)parse_u64(optarg, "--blas-threads"); break;
+		case 'n': c.calls = bench_parse_u64(optarg, "--calls"); calls_set = 1; break;
+		case 's': c.sgemm_calls = bench_parse_u64(optarg, "--sgemm-calls"); sg_set = 1; break;
+		case 'b': c.blas_threads = (int)bench_parse_u64(optarg, "--blas-threads"); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -2,6 +2,7 @@
 #include "perf/common/bench.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,35 @@
 #include <unistd.h>
 
 static double g_tsc_ghz;
+static const char *g_prog = "bench";
+
+void bench_set_prog(const char *name)
+{
+	g_prog = name;
+}
+
+void bench_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", g_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+uint64_t bench_parse_u64(const char *s, const char *flag)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (errno || *end || end == s || v == 0)
+		bench_die("%s wants a positive number, got '%s'", flag, s);
+	return v;
+}
 static uint64_t g_tsc_tick;
 
 double bench_now_s(void)

@@ -33,6 +33,13 @@ static inline double bench_cycles_to_ns(uint64_t c)
 }
 double bench_now_s(void);
 
+/* Names the program in bench_die's messages (set once, first thing in main). */
+void bench_set_prog(const char *name);
+/* Prints "PROG: message" on stderr and exits 1. */
+void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* A positive decimal number given to flag, or bench_die with a one-line message. */
+uint64_t bench_parse_u64(const char *s, const char *flag);
+
 /* Pins the calling thread to cpu. 0 or -errno. */
 int bench_pin(int cpu);
 

@@ -53,18 +53,7 @@ struct rep {
 	double batch_mops, batch4_mops, uring_mops;
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("e2e_bench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
+#define die bench_die
 
 static void lat_of(uint64_t *s, size_t n, double *p50, double *p99, double *p999)
 {
@@ -366,18 +355,9 @@ static void usage(FILE *f)
 		"  --idle-s S        idle window for agent CPU use (default 5)\n");
 }
 
-static uint64_t parse_u64(const char *s, const char *flag)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || end == s || v == 0)
-		die("%s wants a positive number, got '%s'", flag, s);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
+	bench_set_prog("e2e_bench");
 	static const struct option opts[] = {
 		{"quick", no_argument, 0, 'q'},        {"json", required_argument, 0, 'j'},
 		{"reps", required_argument, 0, 'r'},   {"cpus", required_argument, 0, 'c'},
@@ -393,15 +373,15 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'q': c.quick = 1; break;
 		case 'j': c.json = optarg; break;
-		case 'r': c.reps = (int)parse_u64(optarg, "--reps"); break;
+		case 'r': c.reps = (int)bench_parse_u64(optarg, "--reps"); break;
 		case 'c':
 			if (sscanf(optarg, "%d,%d", &c.cpu_a, &c.cpu_b) != 2 || c.cpu_a < 0 || c.cpu_b < 0 ||
 			    c.cpu_a == c.cpu_b)
 				die("--cpus wants two different CPUs like 0,1, got '%s'", optarg);
 			break;
-		case 'n': c.calls = parse_u64(optarg, "--calls"); calls_set = 1; break;
-		case 'b': c.blas_threads = (int)parse_u64(optarg, "--blas-threads"); break;
-		case 'i': c.idle_s = (double)parse_u64(optarg, "--idle-s"); idle_set = 1; break;
+		case 'n': c.calls = bench_parse_u64(optarg, "--calls"); calls_set = 1; break;
+		case 'b': c.blas_threads = (int)bench_parse_u64(optarg, "--blas-threads"); break;
+		case 'i': c.idle_s = (double)bench_parse_u64(optarg, "--idle-s"); idle_set = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -75,18 +75,7 @@ struct maps {
 	uint64_t *probe;
 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("ring_bench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(1);
-}
+#define die bench_die
 
 static void map_areas(struct maps *m)
 {
@@ -526,19 +515,9 @@ static void usage(FILE *f)
 		MAX_REPS);
 }
 
-static uint64_t parse_u64(const char *s, const char *flag)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (errno || *end || end == s || v == 0)
-		die("%s wants a positive number, got '%s'", flag, s);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
+	bench_set_prog("ring_bench");
 	static const struct option opts[] = {
 		{"quick", no_argument, 0, 'q'},     {"json", required_argument, 0, 'j'},
 		{"reps", required_argument, 0, 'r'}, {"cpus", required_argument, 0, 'c'},
@@ -553,14 +532,14 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'q': c.quick = 1; break;
 		case 'j': c.json = optarg; break;
-		case 'r': c.reps = (int)parse_u64(optarg, "--reps"); break;
+		case 'r': c.reps = (int)bench_parse_u64(optarg, "--reps"); break;
 		case 'c':
 			if (sscanf(optarg, "%d,%d", &c.cpu_a, &c.cpu_b) != 2 || c.cpu_a < 0 || c.cpu_b < 0 ||
 			    c.cpu_a == c.cpu_b)
 				die("--cpus wants two different CPUs like 0,1, got '%s'", optarg);
 			break;
-		case 'i': c.rtt_iters = parse_u64(optarg, "--rtt-iters"); rtt_set = 1; break;
-		case 'n': c.items = parse_u64(optarg, "--items"); items_set = 1; break;
+		case 'i': c.rtt_iters = bench_parse_u64(optarg, "--rtt-iters"); rtt_set = 1; break;
+		case 'n': c.items = bench_parse_u64(optarg, "--items"); items_set = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

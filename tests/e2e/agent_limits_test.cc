@@ -29,14 +29,6 @@ namespace {
 
 using e2e::Hostile;
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 double CpuSeconds(pid_t pid)
 {
 	std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
@@ -83,12 +75,12 @@ int Connect(const std::string &path)
 
 TEST(AgentLimits, ExecRefusesSymbolsTheLibraryDoesNotDefine)
 {
-	std::string lib = Abs(e2e::Runfile("TESTLIB"));
-	e2e::Agent agent({"--plugins", Abs(e2e::Runfile("PLUGIN_EXEC")), "--pool", "4k:64,64k:8",
+	std::string lib = e2e::Abs(e2e::Runfile("TESTLIB"));
+	e2e::Agent agent({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_EXEC")), "--pool", "4k:64,64k:8",
 			  "--exec-allow", lib});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	vaccel_cleanup();
-	setenv("VACCEL_PLUGINS", Abs(e2e::Runfile("PLUGIN_SHM")).c_str(), 1);
+	setenv("VACCEL_PLUGINS", e2e::Abs(e2e::Runfile("PLUGIN_SHM")).c_str(), 1);
 	setenv("VACCEL_SHM_SOCKET", agent.socket().c_str(), 1);
 	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
 	vaccel_session s;
@@ -112,7 +104,7 @@ TEST(AgentLimits, ExecRefusesSymbolsTheLibraryDoesNotDefine)
 
 TEST(AgentLimits, GuestLimitHoldsUnderAConnectFlood)
 {
-	e2e::Agent agent({"--plugins", Abs(e2e::Runfile("PLUGIN_NOOP")), "--pool", "4k:64,1m:8",
+	e2e::Agent agent({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_NOOP")), "--pool", "4k:64,1m:8",
 			  "--max-guests", "3"});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	std::vector<Hostile *> held;
@@ -142,7 +134,7 @@ TEST(AgentLimits, GuestLimitHoldsUnderAConnectFlood)
 
 TEST(AgentLimits, AGuestThatNeverReapsDoesNotKeepThePollerAwake)
 {
-	e2e::Agent agent({"--plugins", Abs(e2e::Runfile("PLUGIN_NOOP")), "--pool", "4k:64",
+	e2e::Agent agent({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_NOOP")), "--pool", "4k:64",
 			  "--cq-entries", "8", "--sq-entries", "64", "--spin-us", "50"});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	Hostile h;
@@ -167,7 +159,7 @@ TEST(AgentLimits, AGuestThatNeverReapsDoesNotKeepThePollerAwake)
 
 TEST(AgentLimits, SigtermEndsTheAgentWhileAGuestFloodsIt)
 {
-	e2e::Agent agent({"--plugins", Abs(e2e::Runfile("PLUGIN_NOOP")), "--pool", "4k:64"});
+	e2e::Agent agent({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_NOOP")), "--pool", "4k:64"});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	Hostile h;
 	ASSERT_TRUE(h.Connect(agent.socket()));
@@ -190,7 +182,7 @@ TEST(AgentLimits, SigtermEndsTheAgentWhileAGuestFloodsIt)
 
 TEST(AgentLimits, ReleasingASessionGivesBackItsResources)
 {
-	e2e::Agent agent({"--plugins", Abs(e2e::Runfile("PLUGIN_EXEC")), "--pool", "4k:64,64k:8",
+	e2e::Agent agent({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_EXEC")), "--pool", "4k:64,64k:8",
 			  "--max-resources", "2"});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	Hostile h;

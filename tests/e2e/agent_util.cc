@@ -39,6 +39,14 @@ std::string SockPath(const std::string &name)
 	return SockDir() + "/" + name;
 }
 
+std::string Abs(const std::string &p)
+{
+	char *r = realpath(p.c_str(), nullptr);
+	std::string s = r ? r : p;
+	free(r);
+	return s;
+}
+
 std::string TmpPath(const std::string &name)
 {
 	const char *t = getenv("TEST_TMPDIR");

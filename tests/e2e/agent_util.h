@@ -12,6 +12,8 @@ namespace e2e {
 // Path of a runfile given in environment variable `name` (set by the BUILD file).
 std::string Runfile(const char *name);
 std::string TmpPath(const std::string &name);
+// The absolute path of p (runfiles are relative to the test's directory).
+std::string Abs(const std::string &p);
 // A unix socket path (short enough for sun_path).
 std::string SockPath(const std::string &name);
 

@@ -20,18 +20,10 @@ extern "C" {
 
 namespace {
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 e2e::Agent *StartAgent(std::vector<std::string> extra = {})
 {
 	std::vector<std::string> args = {"--plugins",
-					 Abs(e2e::Runfile("PLUGIN_NOOP")) + ":" + Abs(e2e::Runfile("PLUGIN_BLAS")),
+					 e2e::Abs(e2e::Runfile("PLUGIN_NOOP")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_BLAS")),
 					 "--pool", "4k:512,64k:64,1m:16"};
 	args.insert(args.end(), extra.begin(), extra.end());
 	return new e2e::Agent(args, "async");
@@ -40,8 +32,8 @@ e2e::Agent *StartAgent(std::vector<std::string> extra = {})
 void Boot(const std::string &sock)
 {
 	vaccel_cleanup();
-	std::string plugins = Abs(e2e::Runfile("PLUGIN_SHM")) + ":" + Abs(e2e::Runfile("PLUGIN_NOOP")) +
-			      ":" + Abs(e2e::Runfile("PLUGIN_BLAS"));
+	std::string plugins = e2e::Abs(e2e::Runfile("PLUGIN_SHM")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_NOOP")) +
+			      ":" + e2e::Abs(e2e::Runfile("PLUGIN_BLAS"));
 	setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
 	setenv("VACCEL_SHM_SOCKET", sock.c_str(), 1);
 	setenv("OPENBLAS_NUM_THREADS", "1", 1);

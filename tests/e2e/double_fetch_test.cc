@@ -21,17 +21,9 @@ namespace {
 
 using e2e::Hostile;
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 TEST(DoubleFetch, TablesChangingUnderTheHostOnlySpoilResults)
 {
-	e2e::Agent agent({"--plugins", Abs(e2e::Runfile("PLUGIN_BLAS")), "--pool", "4k:64,64k:16"});
+	e2e::Agent agent({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_BLAS")), "--pool", "4k:64,64k:16"});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	Hostile h;
 	ASSERT_TRUE(h.Connect(agent.socket()));

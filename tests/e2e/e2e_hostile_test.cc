@@ -18,25 +18,17 @@
 
 namespace {
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 using e2e::Hostile;
 
 TEST(E2eHostile, GarbageGetsErrorsAndOthersKeepWorking)
 {
 	e2e::Agent agent({"--plugins",
-			  Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + Abs(e2e::Runfile("PLUGIN_NOOP")),
+			  e2e::Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_NOOP")),
 			  "--pool", "4k:256,64k:16,1m:8", "--max-sessions", "8"});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	// The well-behaved guest runs in its own process, on its own region, the whole time.
-	pid_t good = e2e::Spawn({Abs(e2e::Runfile("GUEST_PROG")), "400", "1"},
-				{"VACCEL_PLUGINS=" + Abs(e2e::Runfile("PLUGIN_SHM")),
+	pid_t good = e2e::Spawn({e2e::Abs(e2e::Runfile("GUEST_PROG")), "400", "1"},
+				{"VACCEL_PLUGINS=" + e2e::Abs(e2e::Runfile("PLUGIN_SHM")),
 				 "VACCEL_SHM_SOCKET=" + agent.socket(), "OPENBLAS_NUM_THREADS=1"},
 				e2e::TmpPath("good.log"));
 

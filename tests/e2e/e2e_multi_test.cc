@@ -11,27 +11,19 @@
 
 namespace {
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 struct Env {
 	e2e::Agent agent;
 	std::vector<std::string> env;
 	std::string lib;
 	Env()
 	    : agent({"--plugins",
-		     Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + Abs(e2e::Runfile("PLUGIN_EXEC")) + ":" +
-			     Abs(e2e::Runfile("PLUGIN_NOOP")),
+		     e2e::Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_EXEC")) + ":" +
+			     e2e::Abs(e2e::Runfile("PLUGIN_NOOP")),
 		     "--pool", "4k:256,64k:64,1m:8", "--exec-allow",
-		     Abs(e2e::Runfile("TESTLIB"))})
+		     e2e::Abs(e2e::Runfile("TESTLIB"))})
 	{
-		lib = Abs(e2e::Runfile("TESTLIB"));
-		env = {"VACCEL_PLUGINS=" + Abs(e2e::Runfile("PLUGIN_SHM")),
+		lib = e2e::Abs(e2e::Runfile("TESTLIB"));
+		env = {"VACCEL_PLUGINS=" + e2e::Abs(e2e::Runfile("PLUGIN_SHM")),
 		       "VACCEL_SHM_SOCKET=" + agent.socket(), "OPENBLAS_NUM_THREADS=1"};
 	}
 };
@@ -42,7 +34,7 @@ TEST(E2eMulti, ManyThreadsInOneGuest)
 	ASSERT_TRUE(e.agent.ok()) << e.agent.Log();
 	std::string out;
 	// 8 threads on 4 queue pairs: 3 threads own a pair, the other 5 share the last one.
-	int rc = e2e::Run({Abs(e2e::Runfile("GUEST_PROG")), "60", "8", e.lib}, e.env, 120, &out);
+	int rc = e2e::Run({e2e::Abs(e2e::Runfile("GUEST_PROG")), "60", "8", e.lib}, e.env, 120, &out);
 	EXPECT_EQ(rc, 0) << out;
 	EXPECT_NE(out.find("ok: 8 thread(s) x 60 rounds"), std::string::npos) << out;
 	EXPECT_EQ(e.agent.Stop(), 0) << e.agent.Log();
@@ -54,7 +46,7 @@ TEST(E2eMulti, ThreeGuestProcessesOnOneAgent)
 	ASSERT_TRUE(e.agent.ok()) << e.agent.Log();
 	std::vector<pid_t> pids;
 	for (int i = 0; i < 3; i++)
-		pids.push_back(e2e::Spawn({Abs(e2e::Runfile("GUEST_PROG")), "80", "2", e.lib}, e.env,
+		pids.push_back(e2e::Spawn({e2e::Abs(e2e::Runfile("GUEST_PROG")), "80", "2", e.lib}, e.env,
 					  e2e::TmpPath("guest" + std::to_string(i) + ".log")));
 	for (int i = 0; i < 3; i++)
 		EXPECT_EQ(e2e::Wait(pids[i], 120), 0) << "guest " << i << " failed; agent log:\n"

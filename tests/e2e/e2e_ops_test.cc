@@ -19,14 +19,6 @@ extern "C" {
 
 namespace {
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 std::string Dir(const std::string &p)
 {
 	return p.substr(0, p.rfind('/'));
@@ -35,8 +27,8 @@ std::string Dir(const std::string &p)
 int Boot(const std::string &socket)
 {
 	vaccel_cleanup();
-	std::string plugins = Abs(e2e::Runfile("PLUGIN_SHM")) + ":" + Abs(e2e::Runfile("PLUGIN_BLAS")) +
-			      ":" + Abs(e2e::Runfile("PLUGIN_EXEC"));
+	std::string plugins = e2e::Abs(e2e::Runfile("PLUGIN_SHM")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_BLAS")) +
+			      ":" + e2e::Abs(e2e::Runfile("PLUGIN_EXEC"));
 	setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
 	setenv("VACCEL_SHM_SOCKET", socket.c_str(), 1);
 	return vaccel_bootstrap();
@@ -47,10 +39,10 @@ class E2eOps : public testing::Test {
 	static void SetUpTestSuite()
 	{
 		setenv("OPENBLAS_NUM_THREADS", "1", 1);
-		std::string lib = Abs(e2e::Runfile("TESTLIB"));
+		std::string lib = e2e::Abs(e2e::Runfile("TESTLIB"));
 		agent_ = new e2e::Agent({"--plugins",
-					 Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + Abs(e2e::Runfile("PLUGIN_EXEC")) +
-						 ":" + Abs(e2e::Runfile("PLUGIN_NOOP")),
+					 e2e::Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_EXEC")) +
+						 ":" + e2e::Abs(e2e::Runfile("PLUGIN_NOOP")),
 					 "--pool", "4k:256,64k:64,1m:16,4m:4", "--exec-allow", Dir(lib)});
 	}
 	static void TearDownTestSuite()
@@ -138,7 +130,7 @@ TEST_F(E2eOps, ExecMatchesLocal)
 	vaccel_session rg, lg;
 	ASSERT_EQ(vaccel_session_init(&rg, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_GENERIC), VACCEL_OK);
 	ASSERT_EQ(vaccel_session_init(&lg, VACCEL_PLUGIN_GENERIC), VACCEL_OK);
-	std::string lib = Abs(e2e::Runfile("TESTLIB"));
+	std::string lib = e2e::Abs(e2e::Runfile("TESTLIB"));
 	for (int x : {0, 21, -7, 1 << 20}) {
 		int outr = -1, outl = -2;
 		vaccel_arg rd[1] = {{&x, sizeof(x), VACCEL_ARG_RAW, 0, false}};
@@ -203,7 +195,7 @@ TEST_F(E2eOps, GuestShippedLibraryNeedsTheOperatorsFlag)
 	vaccel_session rg;
 	ASSERT_EQ(vaccel_session_init(&rg, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_GENERIC), VACCEL_OK);
 	vaccel_resource res;
-	ASSERT_EQ(vaccel_resource_init(&res, Abs(e2e::Runfile("TESTLIB")).c_str(), VACCEL_RESOURCE_LIB),
+	ASSERT_EQ(vaccel_resource_init(&res, e2e::Abs(e2e::Runfile("TESTLIB")).c_str(), VACCEL_RESOURCE_LIB),
 		  VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_register(&res, &rg), VACCEL_OK) << "bytes shipped to the host";
 	EXPECT_GT(res.remote_id, 0);
@@ -218,13 +210,13 @@ TEST_F(E2eOps, GuestShippedLibraryNeedsTheOperatorsFlag)
 	vaccel_session_release(&rg);
 
 	// With the flag, the shipped library runs on the host.
-	e2e::Agent permissive({"--plugins", Abs(e2e::Runfile("PLUGIN_EXEC")), "--pool", "4k:64,1m:4",
+	e2e::Agent permissive({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_EXEC")), "--pool", "4k:64,1m:4",
 			       "--allow-guest-code"},
 			      "permissive");
 	ASSERT_TRUE(permissive.ok()) << permissive.Log();
 	ASSERT_EQ(Boot(permissive.socket()), VACCEL_OK);
 	ASSERT_EQ(vaccel_session_init(&rg, VACCEL_PLUGIN_REMOTE), VACCEL_OK);
-	ASSERT_EQ(vaccel_resource_init(&res, Abs(e2e::Runfile("TESTLIB")).c_str(), VACCEL_RESOURCE_LIB),
+	ASSERT_EQ(vaccel_resource_init(&res, e2e::Abs(e2e::Runfile("TESTLIB")).c_str(), VACCEL_RESOURCE_LIB),
 		  VACCEL_OK);
 	ASSERT_EQ(vaccel_resource_register(&res, &rg), VACCEL_OK);
 	EXPECT_EQ(vaccel_exec_with_resource(&rg, &res, "mytestfunc", rd, 1, wr, 1), VACCEL_OK);

@@ -20,24 +20,16 @@ extern "C" {
 
 namespace {
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 std::vector<std::string> AgentArgs()
 {
-	return {"--plugins", Abs(e2e::Runfile("PLUGIN_NOOP")) + ":" + Abs(e2e::Runfile("PLUGIN_BLAS")),
+	return {"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_NOOP")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_BLAS")),
 		"--pool", "4k:256,64k:16,1m:16,4m:4"};
 }
 
 void Boot(const std::string &sock)
 {
 	vaccel_cleanup();
-	std::string plugins = Abs(e2e::Runfile("PLUGIN_SHM"));
+	std::string plugins = e2e::Abs(e2e::Runfile("PLUGIN_SHM"));
 	setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
 	setenv("VACCEL_SHM_SOCKET", sock.c_str(), 1);
 	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
@@ -47,10 +39,10 @@ TEST(Lifecycle, GuestKilledMidCallIsCleanedUp)
 {
 	e2e::Agent agent(AgentArgs());
 	ASSERT_TRUE(agent.ok()) << agent.Log();
-	std::vector<std::string> env = {"VACCEL_PLUGINS=" + Abs(e2e::Runfile("PLUGIN_SHM")),
+	std::vector<std::string> env = {"VACCEL_PLUGINS=" + e2e::Abs(e2e::Runfile("PLUGIN_SHM")),
 					"VACCEL_SHM_SOCKET=" + agent.socket(), "OPENBLAS_NUM_THREADS=1"};
 	for (int round = 0; round < 3; round++) {
-		pid_t g = e2e::Spawn({Abs(e2e::Runfile("GUEST_PROG")), "100000", "2"}, env,
+		pid_t g = e2e::Spawn({e2e::Abs(e2e::Runfile("GUEST_PROG")), "100000", "2"}, env,
 				     e2e::TmpPath("killed" + std::to_string(round) + ".log"));
 		usleep(150000 + round * 50000); // mid-way through its calls
 		kill(g, SIGKILL);
@@ -63,7 +55,7 @@ TEST(Lifecycle, GuestKilledMidCallIsCleanedUp)
 		released++;
 	EXPECT_EQ(released, 3u) << "each killed guest's sessions must be released:\n" << log;
 	std::string out;
-	EXPECT_EQ(e2e::Run({Abs(e2e::Runfile("GUEST_PROG")), "50", "2"}, env, 60, &out), 0)
+	EXPECT_EQ(e2e::Run({e2e::Abs(e2e::Runfile("GUEST_PROG")), "50", "2"}, env, 60, &out), 0)
 		<< "a new guest must work: " << out << "\n" << log;
 	EXPECT_EQ(agent.Stop(), 0) << log;
 }

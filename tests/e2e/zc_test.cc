@@ -28,14 +28,6 @@ extern "C" {
 
 namespace {
 
-std::string Abs(const std::string &p)
-{
-	char *r = realpath(p.c_str(), nullptr);
-	std::string s = r ? r : p;
-	free(r);
-	return s;
-}
-
 std::string LogPath()
 {
 	return e2e::TmpPath("zc-vaccel.log");
@@ -53,8 +45,8 @@ std::string LogText()
 int Boot(const std::string &socket)
 {
 	vaccel_cleanup();
-	std::string plugins = Abs(e2e::Runfile("PLUGIN_SHM")) + ":" + Abs(e2e::Runfile("PLUGIN_BLAS")) +
-			      ":" + Abs(e2e::Runfile("PLUGIN_EXEC"));
+	std::string plugins = e2e::Abs(e2e::Runfile("PLUGIN_SHM")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_BLAS")) +
+			      ":" + e2e::Abs(e2e::Runfile("PLUGIN_EXEC"));
 	setenv("VACCEL_PLUGINS", plugins.c_str(), 1);
 	setenv("VACCEL_SHM_SOCKET", socket.c_str(), 1);
 	unlink(LogPath().c_str());
@@ -65,11 +57,11 @@ int Boot(const std::string &socket)
 std::vector<std::string> AgentArgs(const std::string &pool)
 {
 	return {"--plugins",
-		Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + Abs(e2e::Runfile("PLUGIN_EXEC")),
+		e2e::Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_EXEC")),
 		"--pool",
 		pool,
 		"--exec-allow",
-		Abs(e2e::Runfile("ZC_TESTLIB"))};
+		e2e::Abs(e2e::Runfile("ZC_TESTLIB"))};
 }
 
 void Fill(float *v, size_t n, unsigned seed)
@@ -127,7 +119,7 @@ class Zc : public testing::Test {
 	}
 	static e2e::Agent *agent_;
 	vaccel_session remote_{}, local_{}, rexec_{}, lexec_{};
-	std::string lib_ = Abs(e2e::Runfile("ZC_TESTLIB"));
+	std::string lib_ = e2e::Abs(e2e::Runfile("ZC_TESTLIB"));
 };
 e2e::Agent *Zc::agent_;
 
@@ -458,7 +450,7 @@ TEST(ZcLifecycle, AgentGoneAndBack)
 	int x = 1, out = 0;
 	vaccel_arg rd[1] = {{&x, sizeof(x), VACCEL_ARG_RAW, 0, false}};
 	vaccel_arg wr[1] = {{&out, sizeof(out), VACCEL_ARG_RAW, 0, false}};
-	EXPECT_EQ(vaccel_exec(&s, Abs(e2e::Runfile("ZC_TESTLIB")).c_str(), "zc_mark", rd, 1, wr, 1),
+	EXPECT_EQ(vaccel_exec(&s, e2e::Abs(e2e::Runfile("ZC_TESTLIB")).c_str(), "zc_mark", rd, 1, wr, 1),
 		  VACCEL_ESESS);
 	EXPECT_EQ(vaccel_buffer_alloc(&s, 1000, &p), VACCEL_ESESS);
 	EXPECT_NE(LogText().find("no live connection"), std::string::npos) << LogText();
