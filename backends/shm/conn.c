@@ -101,7 +101,10 @@ static void _thread_exit(void *arg)
 {
 	struct gqp *q = arg;
 
-	if (q && q->owner) {
+	/* A pair with requests still in flight stays claimed: another thread taking it over
+	 * would reap completions that are not its own. */
+	if (q && q->owner && q->async_inflight == 0 && q->done_head == q->done_tail &&
+	    q->nr_batch == 0) {
 		uint32_t who = q->owner;
 		q->owner = 0;
 		vtr_qp_unclaim(q->qp.sh, who);
@@ -328,7 +331,7 @@ static int _check_alive(int err)
 	return err;
 }
 
-/* Entering and leaving a call on the current connection: plain loads, no atomic RMW. */
+/* May a call start on the current connection? Plain loads, no atomic RMW on this path. */
 static int _enter(void)
 {
 	if (!__atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE))
@@ -336,10 +339,6 @@ static int _enter(void)
 	if (__atomic_load_n(&g_conn.lost, __ATOMIC_RELAXED))
 		return -ECONNRESET;
 	return 0;
-}
-
-static void _leave(void)
-{
 }
 
 int shm_conn_alive(uint64_t gen)
@@ -595,7 +594,6 @@ int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct sh
 		}
 	}
 	_qp_put(q, shared);
-	_leave();
 	return ret;
 fail:
 	if (ret != -ECONNRESET)
@@ -603,7 +601,6 @@ fail:
 	/* The request may still be answered: its slot and buffers stay reserved. */
 out:
 	_qp_put(q, shared);
-	_leave();
 	return ret;
 }
 
@@ -619,7 +616,6 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	struct gqp *q = _qp_get(&shared);
 	if (shared) {
 		_qp_put(q, shared);
-		_leave();
 		vaccel_error("[shm] no queue pair of its own for this thread: asynchronous calls need "
 			     "one (give the agent more --qps)");
 		return -EBUSY;
@@ -629,11 +625,9 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 		/* No room: publish what is staged, then wait for completions if allowed. */
 		_publish(q);
 		if (!(flags & SHM_SUBMIT_WAIT)) {
-			_leave();
 			return -EAGAIN;
 		}
 		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT) {
-			_leave();
 			return ret;
 		}
 	}
@@ -651,7 +645,6 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	ret = _marshal(r, dst, in, nr_in, out, nr_out);
 	if (ret) {
 		_slot_put(q, slot); /* the staged slot is simply not published */
-		_leave();
 		return ret;
 	}
 	/* Ask for a later slot's line now, so that store does not queue behind its miss. */
@@ -660,7 +653,6 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 	q->async_inflight++;
 	if (!(flags & SHM_SUBMIT_MORE) || q->nr_batch == BATCH)
 		_publish(q);
-	_leave();
 	return 0;
 }
 
@@ -674,7 +666,6 @@ int shm_flush(void)
 	struct gqp *q = _qp_get(&shared);
 	ret = shared ? 0 : _publish(q);
 	_qp_put(q, shared);
-	_leave();
 	return ret;
 }
 
@@ -689,7 +680,6 @@ int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout
 	struct gqp *q = _qp_get(&shared);
 	if (shared) {
 		_qp_put(q, shared);
-		_leave();
 		return max_nr ? -EBUSY : 0;
 	}
 	int timed = 0; /* the clock is read only once a wait is needed */
@@ -736,7 +726,6 @@ int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout
 		ret = 0;
 	}
 	_qp_put(q, shared);
-	_leave();
 	return ret;
 }
 
