@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <future>
 #include <string>
 #include <vector>
@@ -24,6 +26,24 @@ std::vector<std::string> AgentArgs()
 {
 	return {"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_NOOP")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_BLAS")),
 		"--pool", "4k:256,64k:16,1m:16,4m:4"};
+}
+
+// SIGSTOP takes effect asynchronously: wait until the process is really stopped.
+bool Freeze(pid_t pid)
+{
+	kill(pid, SIGSTOP);
+	for (int i = 0; i < 2000; i++) {
+		FILE *f = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+		char buf[512] = {};
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		const char *p = n ? strrchr(buf, ')') : nullptr;
+		if (p && (p[2] == 'T' || p[2] == 't'))
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 void Boot(const std::string &sock)
@@ -73,7 +93,7 @@ TEST(Lifecycle, DeadAgentMeansEsessNotAHangAndAGuestCanReconnect)
 		ASSERT_EQ(vaccel_noop_async(&s, i, 0), VACCEL_OK);
 
 	// Freeze the agent, start a call that must wait for it, then kill it.
-	kill(agent->pid(), SIGSTOP);
+	ASSERT_TRUE(Freeze(agent->pid()));
 	auto inflight = std::async(std::launch::async, [&] { return vaccel_noop(&s); });
 	EXPECT_EQ(inflight.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
 		<< "the call should be waiting on the frozen agent";
@@ -112,7 +132,7 @@ TEST(Lifecycle, SigtermCompletesWhatWasAccepted)
 	Boot(agent.socket());
 	vaccel_session s;
 	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG), VACCEL_OK);
-	kill(agent.pid(), SIGSTOP);
+	ASSERT_TRUE(Freeze(agent.pid()));
 	for (int i = 0; i < 20; i++)
 		ASSERT_EQ(vaccel_noop_async(&s, 100 + i, 0), VACCEL_OK);
 	kill(agent.pid(), SIGTERM);
