@@ -320,6 +320,7 @@ int main(int argc, char **argv)
 	const char *json = NULL;
 	int o, calls_set = 0, sg_set = 0;
 
+	opterr = 0; /* one line of our own for a bad flag */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'q': c.quick = 1; break;
@@ -334,7 +335,10 @@ int main(int argc, char **argv)
 		case 's': c.sgemm_calls = bench_parse_u64(optarg, "--sgemm-calls"); sg_set = 1; break;
 		case 'b': c.blas_threads = (int)bench_parse_u64(optarg, "--blas-threads"); break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			fprintf(stderr, "bulk_bench: unknown option or missing value: '%s' (see --help)\n",
+				argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)

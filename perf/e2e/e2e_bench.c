@@ -41,6 +41,7 @@ struct cfg {
 	uint64_t calls, sgemm_calls;
 	double idle_s;
 	const char *json;
+	const char *samples; /* --samples DIR, or NULL */
 };
 
 enum { E2E, RING, LOCAL, UNIX_, NLAT };
@@ -336,6 +337,53 @@ static double measure_uring(uint64_t ops)
 	return mops;
 }
 
+/*
+ * --samples DIR: the sorted samples (cycles) of one series of the last repetition, written to
+ * DIR/NAME.dat as "ns cumulative-fraction" lines: 1000 evenly spaced ranks up to p99, then
+ * ranks ever closer to the tail (p99.9, p99.99, ...) and the maximum, ~1200 lines in all.
+ */
+static void dump_samples(const char *dir, const char *name, const uint64_t *sorted, size_t n)
+{
+	char path[4096];
+	FILE *f;
+	size_t last = 0;
+	int first = 1;
+
+	if (!dir || n == 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "# %s: %zu samples of the last repetition, sorted\n# ns cumulative-fraction\n",
+		name, n);
+	for (int k = 0;; k++) {
+		double tail = 0.01;
+		size_t i;
+
+		if (k < 1000) {
+			i = (size_t)((double)k / 999.0 * 0.99 * (double)(n - 1));
+		} else {
+			for (int s = 1000; s < k; s++)
+				tail *= 0.9772; /* 10^-0.01 */
+			if (tail * (double)n < 1.0)
+				break;
+			i = (size_t)((1.0 - tail) * (double)(n - 1));
+		}
+		if (i >= n)
+			i = n - 1;
+		if (!first && i <= last)
+			continue;
+		first = 0;
+		last = i;
+		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[i]), (double)(i + 1) / (double)n);
+	}
+	if (first || last != n - 1)
+		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[n - 1]), 1.0);
+	if (fclose(f))
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
 /* ---- report ---- */
 
 static void usage(FILE *f)
@@ -352,7 +400,9 @@ static void usage(FILE *f)
 		"  --cpus A,B        guest CPU and agent poller CPU (default 0,1)\n"
 		"  --calls N         timed calls per measurement (default 200000)\n"
 		"  --blas-threads N  OpenBLAS threads on both sides (default 1)\n"
-		"  --idle-s S        idle window for agent CPU use (default 5)\n");
+		"  --idle-s S        idle window for agent CPU use (default 5)\n"
+		"  --samples DIR     write the sorted per-call times (ns) of the last repetition,\n"
+		"                    thinned to ~1200 ranks, to DIR/e2e_{noop,ring,local,unix}.dat\n");
 }
 
 int main(int argc, char **argv)
@@ -363,12 +413,13 @@ int main(int argc, char **argv)
 		{"reps", required_argument, 0, 'r'},   {"cpus", required_argument, 0, 'c'},
 		{"calls", required_argument, 0, 'n'},  {"blas-threads", required_argument, 0, 'b'},
 		{"idle-s", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{"samples", required_argument, 0, 's'}, {0, 0, 0, 0},
 	};
 	struct cfg c = {.cpu_a = 0, .cpu_b = 1, .reps = 5, .calls = 200000, .sgemm_calls = 11,
 			.blas_threads = 1, .idle_s = 5};
 	int o, calls_set = 0, idle_set = 0;
 
+	opterr = 0; /* one line of our own for a bad flag */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'q': c.quick = 1; break;
@@ -382,8 +433,12 @@ int main(int argc, char **argv)
 		case 'n': c.calls = bench_parse_u64(optarg, "--calls"); calls_set = 1; break;
 		case 'b': c.blas_threads = (int)bench_parse_u64(optarg, "--blas-threads"); break;
 		case 'i': c.idle_s = (double)bench_parse_u64(optarg, "--idle-s"); idle_set = 1; break;
+		case 's': c.samples = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			fprintf(stderr, "e2e_bench: unknown option or missing value: '%s' (see --help)\n",
+				argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)
@@ -445,10 +500,15 @@ int main(int argc, char **argv)
 		struct rep *p = &reps[r];
 		if (tty)
 			fprintf(stderr, "\r  e2e: repetition %d/%d (%.0f s)   ", r + 1, c.reps, bench_now_s() - t_start);
+		const char *sd = r == c.reps - 1 ? c.samples : NULL;
 		measure_noop(&r_noop, &c, samples, &p->p50[E2E], &p->p99[E2E], &p->p999[E2E]);
+		dump_samples(sd, "e2e_noop", samples, c.calls);
 		measure_ring(&c, samples, &p->p50[RING], &p->p99[RING], &p->p999[RING]);
+		dump_samples(sd, "e2e_ring", samples, c.calls);
 		measure_noop(&l_noop, &c, samples, &p->p50[LOCAL], &p->p99[LOCAL], &p->p999[LOCAL]);
+		dump_samples(sd, "e2e_local", samples, c.calls);
 		measure_unix(&c, samples, &p->p50[UNIX_], &p->p99[UNIX_], &p->p999[UNIX_]);
+		dump_samples(sd, "e2e_unix", samples, c.calls / 10);
 		p->sg_e2e_ms = sgemm_ms(&r_blas, &c, a, b, cc);
 		p->sg_local_ms = sgemm_ms(&l_blas, &c, a, b, cc);
 		p->batch_mops = measure_batch(&r_noop, 1, c.calls * 10);

@@ -54,6 +54,7 @@ struct cfg {
 	int reps;
 	uint64_t rtt_iters, warmup, items;
 	const char *json;
+	const char *samples; /* --samples DIR, or NULL */
 	int quick;
 };
 
@@ -373,6 +374,53 @@ static void run_test(struct maps *m, enum test t, const struct cfg *c, uint64_t 
 		die("%s: the second process failed (status %d)", test_name[t], st);
 }
 
+/*
+ * --samples DIR: the sorted samples (cycles) of one series of the last repetition, written to
+ * DIR/NAME.dat as "ns cumulative-fraction" lines: 1000 evenly spaced ranks up to p99, then
+ * ranks ever closer to the tail (p99.9, p99.99, ...) and the maximum, ~1200 lines in all.
+ */
+static void dump_samples(const char *dir, const char *name, const uint64_t *sorted, size_t n)
+{
+	char path[4096];
+	FILE *f;
+	size_t last = 0;
+	int first = 1;
+
+	if (!dir || n == 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "# %s: %zu samples of the last repetition, sorted\n# ns cumulative-fraction\n",
+		name, n);
+	for (int k = 0;; k++) {
+		double tail = 0.01;
+		size_t i;
+
+		if (k < 1000) {
+			i = (size_t)((double)k / 999.0 * 0.99 * (double)(n - 1));
+		} else {
+			for (int s = 1000; s < k; s++)
+				tail *= 0.9772; /* 10^-0.01 */
+			if (tail * (double)n < 1.0)
+				break;
+			i = (size_t)((1.0 - tail) * (double)(n - 1));
+		}
+		if (i >= n)
+			i = n - 1;
+		if (!first && i <= last)
+			continue;
+		first = 0;
+		last = i;
+		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[i]), (double)(i + 1) / (double)n);
+	}
+	if (first || last != n - 1)
+		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[n - 1]), 1.0);
+	if (fclose(f))
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
 /* ---- reporting ---- */
 
 struct fig {
@@ -511,7 +559,9 @@ static void usage(FILE *f)
 		"  --reps N       repetitions of the whole set, interleaved (default 5, max %d)\n"
 		"  --cpus A,B     CPUs of the two processes (default 0,1)\n"
 		"  --rtt-iters N  measured round trips per run (default 200000)\n"
-		"  --items N      one-way items per throughput run (default 33554432)\n",
+		"  --items N      one-way items per throughput run (default 33554432)\n"
+		"  --samples DIR  write the sorted round trips (ns) of the last repetition, thinned to\n"
+		"                 ~1200 ranks, to DIR/ring_{ours,rte,probe}_rtt.dat (for CDF plots)\n",
 		MAX_REPS);
 }
 
@@ -522,12 +572,14 @@ int main(int argc, char **argv)
 		{"quick", no_argument, 0, 'q'},     {"json", required_argument, 0, 'j'},
 		{"reps", required_argument, 0, 'r'}, {"cpus", required_argument, 0, 'c'},
 		{"rtt-iters", required_argument, 0, 'i'}, {"items", required_argument, 0, 'n'},
-		{"help", no_argument, 0, 'h'},      {0, 0, 0, 0},
+		{"samples", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	struct cfg c = {.cpu_a = 0, .cpu_b = 1, .reps = 5, .rtt_iters = 200000, .warmup = 20000,
 			.items = 1u << 25};
 	int o, rtt_set = 0, items_set = 0;
 
+	opterr = 0; /* one line of our own for a bad flag */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'q': c.quick = 1; break;
@@ -540,8 +592,12 @@ int main(int argc, char **argv)
 			break;
 		case 'i': c.rtt_iters = bench_parse_u64(optarg, "--rtt-iters"); rtt_set = 1; break;
 		case 'n': c.items = bench_parse_u64(optarg, "--items"); items_set = 1; break;
+		case 's': c.samples = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			fprintf(stderr, "ring_bench: unknown option or missing value: '%s' (see --help)\n",
+				argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)
@@ -580,6 +636,11 @@ int main(int argc, char **argv)
 				fprintf(stderr, "\r  ring: repetition %d/%d, %-24s (%.0f s)", r + 1, c.reps,
 					test_name[t], bench_now_s() - t_start);
 			run_test(&m, (enum test)t, &c, samples, &reps[r]);
+			if (r == c.reps - 1 && (t == T_PROBE || t == T_OURS_RTT || t == T_RTE_RTT))
+				dump_samples(c.samples,
+					     t == T_PROBE ? "ring_probe_rtt" : t == T_OURS_RTT ? "ring_ours_rtt"
+											   : "ring_rte_rtt",
+					     samples, c.rtt_iters);
 		}
 		if (!tty)
 			fprintf(stderr, "  ring: repetition %d/%d done (%.1f s)\n", r + 1, c.reps,
