@@ -53,6 +53,17 @@ struct agent_stats {
 	uint64_t passes, busy_passes, sleeps, wakeups;
 };
 
+/*
+ * What `vaccel-agent stat` shows. Every counter is written by the guest's poller thread
+ * only, and read for display by that same thread: the main thread asks for a snapshot
+ * under the poller's lock and the poller formats it (poller_stat), so nothing is shared
+ * without the lock.
+ */
+struct agent_qp_stats {
+	uint64_t requests, errors;
+};
+#define AGENT_ERRNO_SLOTS 134 /* completions by result: [0] ok, [e] -e, [last] anything else */
+
 struct guest_sess {
 	int used;
 	struct vaccel_session sess;
@@ -80,7 +91,9 @@ struct guest {
 	struct guest_sess *sess;      /* max_sess slots */
 	struct guest_res *res;        /* max_res slots */
 	uint64_t res_bytes;
-	struct agent_stats stats;
+	struct agent_stats stats;                    /* requests, errors, bad[] (serve.c) */
+	struct agent_qp_stats qstats[AGENT_MAX_QPS]; /* per queue pair (poller.c) */
+	uint64_t results[AGENT_ERRNO_SLOTS + 1];     /* completions by result (poller.c) */
 	struct poller *poller;
 	struct guest *next;           /* poller's list (poller thread only) */
 	struct guest *hnext;          /* hand-over lists (under the poller's lock) */
@@ -103,6 +116,13 @@ struct poller {
 	struct guest *guests;  /* owned by the poller thread */
 	struct agent_stats stats;
 	const struct agent_opts *o;
+	/* stat: the main thread sets stat_req under lock; the poller answers with stat_text. */
+	pthread_cond_t stat_cv;
+	int stat_req;
+	char *stat_text;
+	/* Poller thread only. */
+	uint64_t start_ns, asleep_ns, control_wakeups;
+	uint64_t gone_guests, gone_requests, gone_errors;
 };
 
 extern volatile int agent_verbose;
@@ -128,5 +148,7 @@ int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu)
 void poller_add(struct poller *p, struct guest *g);
 void poller_remove(struct poller *p, struct guest *g);
 void poller_stop(struct poller *p);
+/* The poller's live state as text (caller frees), or NULL if it did not answer in time. */
+char *poller_stat(struct poller *p, int timeout_ms);
 
 #endif

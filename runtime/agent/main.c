@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/agent/agent.h"
@@ -48,7 +50,9 @@ static void usage(FILE *f)
 		"      --max-resource-mb N  bytes of resources per guest (default 256)\n"
 		"  -v, --verbose            log refused requests\n"
 		"  -h, --help\n"
-		"SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.\n",
+		"SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.\n"
+		"The agent also listens on PATH.ctl, where `vaccel-agent stat --socket PATH` asks for\n"
+		"its live state (see `vaccel-agent stat --help`).\n",
 		AGENT_MAX_QPS, VSHM_POOL_DEFAULT_SPEC);
 }
 
@@ -92,6 +96,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
 	};
+	opterr = 0; /* one line of our own for a bad flag */
 	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket_path = optarg; break;
@@ -137,7 +142,8 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		case O_MAXR: if (_num(optarg, "--max-resources", 1, 65536, &v)) return -1; o->max_resources = (uint32_t)v; break;
 		case O_MAXRB: if (_num(optarg, "--max-resource-mb", 1, 1 << 20, &v)) return -1; o->max_resource_bytes = (uint64_t)v << 20; break;
 		default:
-			fprintf(stderr, "vaccel-agent: see --help\n");
+			fprintf(stderr, "vaccel-agent: unknown option or missing value: '%s' (see --help)\n",
+				argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -168,6 +174,157 @@ static int _next_id(const struct client *cl, size_t n, uint16_t *next)
 	return -1;
 }
 
+/* ---- live state: PATH.ctl and `vaccel-agent stat` ---- */
+
+#define STAT_TIMEOUT_MS 2000
+
+static void _stat_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vaccel-agent stat [--socket PATH]\n"
+		"Prints a running agent's live state, asked over its control socket PATH.ctl:\n"
+		"per poller thread, its passes with work against all passes (busy_pct), sleeps, time\n"
+		"asleep, wake-ups (by a guest's doorbell, or by the agent itself: hand-overs, stat);\n"
+		"the totals of guests that left; per guest region, requests served and errors\n"
+		"(refused by the validator, by kind, and failed in the runtime), completions by\n"
+		"result; per queue pair, requests, errors and ring occupancy as the host sees it\n"
+		"(SQ entries not yet taken, CQ entries not yet reaped). Asking wakes a sleeping\n"
+		"poller once (a control wake-up).\n"
+		"  -s, --socket PATH  the agent's socket (default $VACCEL_SHM_SOCKET or\n"
+		"                     /tmp/vaccel-agent.sock)\n"
+		"  -h, --help\n");
+}
+
+static int _ctl_path(const char *sock, char *out, size_t n)
+{
+	if ((size_t)snprintf(out, n, "%s.ctl", sock) >= n ||
+	    strlen(out) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int _stat_main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"socket", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	const char *env = getenv("VACCEL_SHM_SOCKET");
+	const char *sock = env && *env ? env : "/tmp/vaccel-agent.sock";
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char buf[4096];
+	int c, fd;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': sock = optarg; break;
+		case 'h': _stat_usage(stdout); return 0;
+		default:
+			fprintf(stderr, "vaccel-agent stat: unknown option or missing value: '%s' (see --help)\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vaccel-agent stat: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (_ctl_path(sock, sa.sun_path, sizeof(sa.sun_path))) {
+		fprintf(stderr, "vaccel-agent stat: socket path too long: %s\n", sock);
+		return 2;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "vaccel-agent stat: no agent answers on %s: %s\n", sa.sun_path, strerror(errno));
+		return 1;
+	}
+	/* The agent answers once and closes. */
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, "stat\n", 5, MSG_NOSIGNAL) != 5) {
+		fprintf(stderr, "vaccel-agent stat: cannot ask %s: %s\n", sa.sun_path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	size_t total = 0;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "vaccel-agent stat: reading %s: %s\n", sa.sun_path, strerror(errno));
+			close(fd);
+			return 1;
+		}
+		fwrite(buf, 1, (size_t)n, stdout);
+		total += (size_t)n;
+	}
+	close(fd);
+	if (total == 0) {
+		fprintf(stderr, "vaccel-agent stat: the agent closed without an answer\n");
+		return 1;
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
+static double _now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Writes all of buf to a control client; gives up on an error or a client that stalls. */
+static void _send_all(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* One control client: its live state, then close. The main thread is blocked meanwhile
+ * (at most STAT_TIMEOUT_MS per poller), which only delays accepting new guests. */
+static void _serve_ctl(int lctl, const struct agent_opts *o, struct poller *pollers, size_t nr_clients,
+		       double t_start)
+{
+	int fd = accept4(lctl, NULL, NULL, SOCK_CLOEXEC);
+	char line[256];
+
+	if (fd < 0)
+		return;
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* The request ("stat\n"); read so that closing does not reset the connection. */
+	if (recv(fd, line, sizeof(line), 0) <= 0) {
+		close(fd);
+		return;
+	}
+	snprintf(line, sizeof(line),
+		 "vaccel-agent pid %d socket %s pollers %d guests_connected %zu up_s %.3f\n", (int)getpid(),
+		 o->socket_path, o->nr_pollers, nr_clients, _now_s() - t_start);
+	_send_all(fd, line, strlen(line));
+	for (int i = 0; i < o->nr_pollers; i++) {
+		char *text = poller_stat(&pollers[i], STAT_TIMEOUT_MS);
+		if (text) {
+			_send_all(fd, text, strlen(text));
+			free(text);
+		} else {
+			snprintf(line, sizeof(line), "poller %d: no answer within %d ms (busy in a long request?)\n",
+				 i, STAT_TIMEOUT_MS);
+			_send_all(fd, line, strlen(line));
+		}
+	}
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent_opts o;
@@ -176,8 +333,12 @@ int main(int argc, char **argv)
 	size_t ncl = 0;
 	uint16_t next_id = 1;
 	sigset_t mask;
-	int lsock, sfd, ret;
+	int lsock, lctl = -1, sfd, ret;
+	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	double t_start = _now_s();
 
+	if (argc > 1 && !strcmp(argv[1], "stat"))
+		return _stat_main(argc - 1, argv + 1);
 	if (_parse(argc, argv, &o))
 		return 2;
 	agent_verbose = o.verbose;
@@ -212,6 +373,15 @@ int main(int argc, char **argv)
 		agent_log("cannot listen on %s: %s\n", o.socket_path, strerror(-lsock));
 		return 1;
 	}
+	/* The control socket for `vaccel-agent stat`: optional, the agent works without it. */
+	ret = _ctl_path(o.socket_path, ctl_path, sizeof(ctl_path));
+	if (ret == 0)
+		ret = lctl = vivs_listen(ctl_path, 8);
+	if (ret < 0) {
+		agent_log("no control socket %s.ctl (%s); `vaccel-agent stat` will not answer\n",
+			  o.socket_path, strerror(-ret));
+		lctl = -1;
+	}
 	for (int i = 0; i < o.nr_pollers; i++) {
 		ret = poller_start(&pollers[i], &o, i, o.cpus[i]);
 		if (ret) {
@@ -223,12 +393,14 @@ int main(int argc, char **argv)
 		  o.nr_pollers, o.qps, o.pool_spec);
 
 	for (;;) {
-		static struct pollfd pfd[MAX_CLIENTS + 2];
+		static struct pollfd pfd[MAX_CLIENTS + 3];
 		pfd[0] = (struct pollfd){.fd = lsock, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		for (size_t i = 0; i < ncl; i++)
 			pfd[2 + i] = (struct pollfd){.fd = cl[i].sock, .events = POLLIN};
-		if (poll(pfd, 2 + ncl, -1) < 0) {
+		/* Last, so the clients' indices stay 2 + i; fd -1 is ignored by poll. */
+		pfd[2 + ncl] = (struct pollfd){.fd = lctl, .events = POLLIN};
+		if (poll(pfd, 3 + ncl, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s\n", strerror(errno));
@@ -241,6 +413,8 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
+		if (lctl >= 0 && (pfd[2 + ncl].revents & POLLIN))
+			_serve_ctl(lctl, &o, pollers, ncl, t_start);
 		/* Closed clients first, so their slots are free for new ones. */
 		for (size_t i = 0; i < ncl;) {
 			if (!pfd[2 + i].revents) {
@@ -292,6 +466,10 @@ int main(int argc, char **argv)
 	}
 	close(lsock);
 	unlink(o.socket_path);
+	if (lctl >= 0) {
+		close(lctl);
+		unlink(ctl_path);
+	}
 	for (int i = 0; i < o.nr_pollers; i++)
 		poller_stop(&pollers[i]);
 	agent_log("stopped\n");

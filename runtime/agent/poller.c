@@ -9,6 +9,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -38,13 +39,106 @@ static double _tsc_per_us(void)
 	return (double)(__rdtsc() - t0) / 20000.0;
 }
 
+static uint64_t _now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /* Only the poller ever touched a guest's sessions and rings: it releases them. */
 static void _retire(struct guest *g)
 {
+	struct poller *p = g->poller;
+
+	if (p) {
+		p->gone_guests++;
+		p->gone_requests += g->stats.requests;
+		p->gone_errors += g->stats.errors;
+	}
 	guest_release_host_state(g);
 	agent_log("guest %u: gone (%llu requests served, %llu errors)\n", g->id,
 		  (unsigned long long)g->stats.requests, (unsigned long long)g->stats.errors);
 	guest_destroy(g);
+}
+
+/* Error names for the stat text: "EINVAL", or the number when glibc has no name. */
+static const char *_errname(int e, char *buf, size_t n)
+{
+	const char *s = e > 0 && e < AGENT_ERRNO_SLOTS ? strerrorname_np(e) : NULL;
+
+	if (s)
+		return s;
+	snprintf(buf, n, e < AGENT_ERRNO_SLOTS ? "errno%d" : "other", e);
+	return buf;
+}
+
+/*
+ * The live state of this poller and its guests, formatted by the poller thread itself
+ * (the only one that writes these counters), on request. One "key value" list per line.
+ */
+static char *_stat_text(struct poller *p)
+{
+	char *text = NULL, eb[24];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t now = _now_ns(), up = now - p->start_ns, nguests = 0;
+
+	if (!f)
+		return NULL;
+	for (struct guest *g = p->guests; g; g = g->next)
+		nguests++;
+	fprintf(f, "poller %d: cpu %d guests %llu up_s %.3f\n", p->idx, p->cpu,
+		(unsigned long long)nguests, (double)up / 1e9);
+	fprintf(f, "  passes %llu busy_passes %llu busy_pct %.2f sleeps %llu asleep_s %.3f "
+		   "asleep_pct %.2f wakeups %llu doorbell_wakeups %llu control_wakeups %llu\n",
+		(unsigned long long)p->stats.passes, (unsigned long long)p->stats.busy_passes,
+		p->stats.passes ? 100.0 * (double)p->stats.busy_passes / (double)p->stats.passes : 0.0,
+		(unsigned long long)p->stats.sleeps, (double)p->asleep_ns / 1e9,
+		up ? 100.0 * (double)p->asleep_ns / (double)up : 0.0, (unsigned long long)p->stats.wakeups,
+		(unsigned long long)(p->stats.wakeups - p->control_wakeups),
+		(unsigned long long)p->control_wakeups);
+	fprintf(f, "  retired_guests %llu requests %llu errors %llu\n", (unsigned long long)p->gone_guests,
+		(unsigned long long)p->gone_requests, (unsigned long long)p->gone_errors);
+	for (struct guest *g = p->guests; g; g = g->next) {
+		uint64_t refused = 0;
+
+		for (int b = 1; b < VTR_BAD_MAX; b++)
+			refused += g->stats.bad[b];
+		fprintf(f, "  guest %u: requests %llu errors %llu refused %llu runtime_errors %llu broken %d\n",
+			g->id, (unsigned long long)g->stats.requests, (unsigned long long)g->stats.errors,
+			(unsigned long long)refused, (unsigned long long)(g->stats.errors - refused), g->broken);
+		fprintf(f, "    refused_by_kind");
+		for (int b = 1; b < VTR_BAD_MAX; b++)
+			fprintf(f, " \"%s\" %llu", vtr_bad_str((enum vtr_bad)b),
+				(unsigned long long)g->stats.bad[b]);
+		fprintf(f, "\n    results ok %llu", (unsigned long long)g->results[0]);
+		for (int e = 1; e <= AGENT_ERRNO_SLOTS; e++)
+			if (g->results[e])
+				fprintf(f, " %s %llu", _errname(e, eb, sizeof(eb)),
+					(unsigned long long)g->results[e]);
+		fprintf(f, "\n");
+		for (uint32_t q = 0; q < g->nr_qps; q++) {
+			struct vtr_qp *qp = &g->qps[q];
+			/* The host's own view: SQ entries seen and not yet taken; CQ entries posted and
+			 * not yet reaped (the guest's index re-read now, as a pass would). */
+			uint32_t sq = qp->sq.cached - qp->sq.head;
+			int cq_free = g->broken ? -1 : _vtr_ring_free(&qp->cq, qp->cq.size);
+			fprintf(f, "    qp %u: requests %llu errors %llu sq_pending %u sq_size %u ", q,
+				(unsigned long long)g->qstats[q].requests,
+				(unsigned long long)g->qstats[q].errors, sq, qp->sq.size);
+			if (cq_free < 0)
+				fprintf(f, "cq_pending ? cq_size %u\n", qp->cq.size);
+			else
+				fprintf(f, "cq_pending %u cq_size %u\n", qp->cq.size - (uint32_t)cq_free,
+					qp->cq.size);
+		}
+	}
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 static void _apply_handovers(struct poller *p)
@@ -84,6 +178,17 @@ static void _apply_handovers(struct poller *p)
 		p->nr_guests--;
 		pthread_mutex_unlock(&p->lock);
 	}
+	/* A stat request: answered after the hand-overs so the guest list is current. */
+	pthread_mutex_lock(&p->lock);
+	if (p->stat_req) {
+		free(p->stat_text);
+		p->stat_text = _stat_text(p);
+		if (!p->stat_text)
+			p->stat_text = strdup("poller: out of memory for the stat text\n");
+		p->stat_req = 0;
+		pthread_cond_broadcast(&p->stat_cv);
+	}
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* One pass over every queue pair; returns the number of requests served. */
@@ -108,10 +213,14 @@ static uint32_t _pass(struct poller *p)
 				break;
 			}
 			for (int i = 0; i < n; i++) {
+				int32_t res = serve_request(g, p->o, &sqes[i]);
 				cqes[i].user_data = sqes[i].user_data;
-				cqes[i].res = serve_request(g, p->o, &sqes[i]);
+				cqes[i].res = res;
 				cqes[i].flags = 0;
+				g->results[res >= 0 ? 0 : res > -AGENT_ERRNO_SLOTS ? -res : AGENT_ERRNO_SLOTS]++;
+				g->qstats[q].errors += res < 0;
 			}
+			g->qstats[q].requests += n > 0 ? (uint64_t)n : 0;
 			if (n > 0) {
 				vtr_qp_host_complete(qp, cqes, (uint32_t)n);
 				served += (uint32_t)n;
@@ -152,9 +261,27 @@ static void _wake_done(struct poller *p)
 			vtr_qp_wake_done(&g->qps[q].sq);
 }
 
+/* A wake-up by the main thread (hand-over, stat, stop) rather than a guest's doorbell. */
+static void _count_wakeup(struct poller *p)
+{
+	p->stats.wakeups++;
+	if (__atomic_load_n(&p->news, __ATOMIC_ACQUIRE))
+		p->control_wakeups++;
+}
+
+static void _sleep_inner(struct poller *p, struct sleeper *s);
+
 static void _sleep(struct poller *p, struct sleeper *s)
 {
+	uint64_t t0 = _now_ns();
+
 	p->stats.sleeps++;
+	_sleep_inner(p, s);
+	p->asleep_ns += _now_ns() - t0;
+}
+
+static void _sleep_inner(struct poller *p, struct sleeper *s)
+{
 	if (s->use_uring) {
 		struct io_uring_cqe *cqe;
 		struct __kernel_timespec ts = {.tv_sec = SLEEP_TIMEOUT_MS / 1000,
@@ -171,7 +298,7 @@ static void _sleep(struct poller *p, struct sleeper *s)
 			io_uring_for_each_cqe(&s->ring, head, cqe) {
 				if (cqe->user_data == 1) {
 					s->armed = 0;
-					p->stats.wakeups++;
+					_count_wakeup(p);
 				}
 				seen++;
 			}
@@ -183,7 +310,7 @@ static void _sleep(struct poller *p, struct sleeper *s)
 	if (poll(&pfd, 1, SLEEP_TIMEOUT_MS) > 0) {
 		uint64_t cnt;
 		if (read(p->bell, &cnt, sizeof(cnt)) == sizeof(cnt))
-			p->stats.wakeups++;
+			_count_wakeup(p);
 	}
 }
 
@@ -195,6 +322,7 @@ static void *_poller_main(void *arg)
 	uint64_t last_work = __rdtsc();
 	int ret;
 
+	p->start_ns = _now_ns();
 	if (p->cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -268,12 +396,46 @@ int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu)
 	if (p->bell < 0)
 		return -errno;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->stat_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	int ret = pthread_create(&p->thread, NULL, _poller_main, p);
 	if (ret) {
 		close(p->bell);
 		return -ret;
 	}
 	return 0;
+}
+
+char *poller_stat(struct poller *p, int timeout_ms)
+{
+	struct timespec end;
+	char *text = NULL;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->lock);
+	free(p->stat_text); /* a late answer to an earlier request that timed out */
+	p->stat_text = NULL;
+	p->stat_req = 1;
+	_handover_posted(p);
+	pthread_mutex_unlock(&p->lock);
+	_ring_bell(p);
+	pthread_mutex_lock(&p->lock);
+	while (!p->stat_text && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&p->stat_cv, &p->lock, &end);
+	text = p->stat_text;
+	p->stat_text = NULL;
+	pthread_mutex_unlock(&p->lock);
+	return text;
 }
 
 void poller_add(struct poller *p, struct guest *g)
@@ -318,4 +480,6 @@ void poller_stop(struct poller *p)
 	_ring_bell(p);
 	pthread_join(p->thread, NULL);
 	close(p->bell);
+	free(p->stat_text);
+	p->stat_text = NULL;
 }
