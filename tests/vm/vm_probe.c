@@ -27,6 +27,7 @@ enum {
 	EX_OTHER = 9,    /* mmap/open/other errors */
 	EX_NOAREA = 10,  /* RAW area missing or too small */
 	EX_PATTERN = 11, /* pattern mismatch */
+	EX_DOORBELL = 12, /* no BAR0, or the own ID is not the expected one */
 };
 
 static int _exit_code(int err)
@@ -46,9 +47,10 @@ static int _exit_code(int err)
 static void _usage(FILE *f)
 {
 	fprintf(f, "usage: vm_probe [--sysfs DIR] [--check-pattern] [--write OFF=VALUE]\n"
+		   "                [--expect-id ID] [--ring PEER:VECTOR:COUNT]\n"
 		   "exit: 0 ok, 2 usage, 3 no device, 4 permission, 5 BAR too small, 6 bad magic,\n"
 		   "      7 version, 8 other header defect, 9 other error, 10 no RAW area,\n"
-		   "      11 pattern mismatch\n");
+		   "      11 pattern mismatch, 12 doorbell (no BAR0 or wrong own ID)\n");
 }
 
 int main(int argc, char **argv)
@@ -57,12 +59,16 @@ int main(int argc, char **argv)
 		{"sysfs", required_argument, NULL, 's'},
 		{"check-pattern", no_argument, NULL, 'p'},
 		{"write", required_argument, NULL, 'w'},
+		{"expect-id", required_argument, NULL, 'i'},
+		{"ring", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct vivg_opts o = {0};
 	int check_pattern = 0, do_write = 0, c, ret;
 	uint64_t woff = 0, wval = 0;
+	int expect_id = -1;
+	unsigned ring_peer = 0, ring_vec = 0, ring_count = 0;
 	struct vivg_dev *d;
 	enum vshm_check verdict;
 	struct vshm_err err = {{0}};
@@ -85,6 +91,11 @@ int main(int argc, char **argv)
 			do_write = 1;
 			break;
 		}
+		case 'i': expect_id = atoi(optarg); break;
+		case 'r':
+			if (sscanf(optarg, "%u:%u:%u", &ring_peer, &ring_vec, &ring_count) != 3)
+				goto usage;
+			break;
 		case 'h': _usage(stdout); return EX_OK;
 		default: goto usage;
 		}
@@ -146,6 +157,21 @@ int main(int argc, char **argv)
 		       "\n",
 		       wval, VM_RAW_SCRATCH, woff, w[woff / 8]);
 	}
+	if (expect_id >= 0 && vivg_own_id(d) != expect_id) {
+		printf("vm_probe: FAIL own id %d, want %d\n", vivg_own_id(d), expect_id);
+		vivg_close(d);
+		return EX_DOORBELL;
+	}
+	for (unsigned i = 0; i < ring_count; i++) {
+		ret = vivg_ring(d, ring_peer, ring_vec);
+		if (ret) {
+			printf("vm_probe: FAIL ring: %s\n", strerror(-ret));
+			vivg_close(d);
+			return EX_DOORBELL;
+		}
+	}
+	if (ring_count)
+		printf("vm_probe: rang peer %u vector %u %u times\n", ring_peer, ring_vec, ring_count);
 	vivg_close(d);
 	printf("vm_probe: OK\n");
 	return EX_OK;
