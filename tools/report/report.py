@@ -179,6 +179,10 @@ def main():
         lines.append("  " + "  ".join(c.ljust(widths[j]) for j, c in enumerate(r)).rstrip())
         if i == 0:
             lines.append("  " + "  ".join("-" * widths[j] for j in range(len(head))))
+    load = m.get("machine.load1_start")
+    if isinstance(load, (int, float)) and load >= 0.7:
+        lines.append(f"note: load average {load:g} when the run started: another program was busy, "
+                     "so these figures are noisy")
     met = [r for r in rows if r["met"]]
     lines.append(f"targets met: {sum(r['met'] == 'yes' for r in met)} of {len(met)}; "
                  f"{len(merged)} keys in results.json")

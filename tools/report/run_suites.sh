@@ -48,10 +48,16 @@ rm -f "$out"/parts/*.json "$out"/samples/*.dat "$out"/plots/*.png
 
 # Typical seconds per suite on this kind of machine (2 vCPUs), for the time-left estimate
 # before a suite has reported its first repetition.
-declare -A est_full=([ring]=40 [local]=15 [e2e]=60 [bulk]=60)
-declare -A est_quick=([ring]=2 [local]=1 [e2e]=3 [bulk]=2)
+declare -A est_full=([ring]=10 [local]=3 [e2e]=22 [bulk]=11)
+declare -A est_quick=([ring]=1 [local]=1 [e2e]=2 [bulk]=2)
 order=()
 for s in ring local e2e bulk; do [ -n "${bin[$s]:-}" ] && order+=("$s"); done
+
+# Other work on the machine spoils the figures: note the load when we start.
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+printf '{"machine.load1_start": %s}\n' "$load" > "$out/parts/machine.json"
+awk -v l="$load" 'BEGIN { exit !(l >= 0.7) }' &&
+  echo "tools/bench: note: load average $load before the run: something else is busy, figures will be noisy" >&2
 
 tty=0
 [ -t 2 ] && tty=1
@@ -72,7 +78,7 @@ for s in "${order[@]}"; do
   label="[$i/${#order[@]}] $s"
   # The programs report "NAME: repetition R/N done (T s)" on a non-tty stderr; turn that into
   # one progress line: what runs, how far, time left in this suite and overall.
-  "${bin[$s]}" "${flags[@]}" > "$out/$s.txt" 2> >(
+  "${bin[$s]}" "${flags[@]}" 2>&1 > "$out/$s.txt" |
     awk -v label="$label" -v est="$est" -v rest="$rest" -v tty="$tty" -v t0="$t_all" \
         -v logf="$out/$s.log" '
       function show(msg) {
@@ -94,9 +100,8 @@ for s in "${order[@]}"; do
           print > "/dev/stderr"
         }
       }
-      END { if (tty) printf "\r\033[K" > "/dev/stderr" }')
-  rc=$?
-  wait 2>/dev/null  # the progress filter
+      END { if (tty) printf "\r\033[K" > "/dev/stderr" }'
+  rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ] || [ ! -s "$out/parts/$s.json" ]; then
     echo "tools/bench: suite $s failed (exit $rc; its output: $out/$s.txt, $out/$s.log)" >&2
     failed=1
