@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of the host fuzzer (tests/fuzz/corpus/): small valid programs in
+the input language of host_fuzz.c, one per path worth starting from. Re-run after changing
+that language; the files are committed."""
+import os
+import struct
+import sys
+
+# Commands (host_fuzz.c: run): cmd % 8.
+WRITE, SQE, REQ, STEP, PASS, REAP, ANNOUNCE, SETIDX = range(8)
+# Opcodes (transport/qp.h) and vAccel values the requests use.
+NOP, SESS_INIT, SESS_RELEASE, SESS_UPDATE, RES_REGISTER, RES_UNREGISTER, VACCEL = range(7)
+OP_NOOP, OP_EXEC, OP_EXEC_RES, OP_SGEMM = 0, 1, 2, 17
+CPU, DEBUG = 0x1, 0x100
+IN, OUT = 1, 2
+
+
+def req(q, opcode, sess, op, args, ud=1, nr=None):
+    """args: list of (flags, type, payload bytes or an output length)."""
+    b = bytes([REQ, q, opcode, sess]) + struct.pack("<I", op)
+    b += bytes([len(args) if nr is None else nr, ud])
+    for flags, typ, data in args:
+        if flags == IN:
+            b += bytes([flags, typ]) + struct.pack("<H", len(data)) + data
+        else:
+            b += bytes([flags, typ]) + struct.pack("<H", data)
+    return b
+
+
+def i32(v):
+    return (IN, 0, struct.pack("<i", v))
+
+
+def f32(v):
+    return (IN, 0, struct.pack("<f", v))
+
+
+def floats(vals):
+    return (IN, 0, struct.pack("<%df" % len(vals), *vals))
+
+
+P = bytes([PASS])
+
+
+def reap(q=0):
+    return bytes([REAP, q])
+
+
+def sgemm(q, sess, m, n, k):
+    a = [float(i % 5 - 2) for i in range(m * k)]
+    b = [float(i % 3) for i in range(k * n)]
+    return req(q, VACCEL, sess, OP_SGEMM,
+               [i32(m), i32(n), i32(k), f32(1.0), floats(a), i32(k), floats(b), i32(n),
+                f32(0.0), i32(n), (OUT, 0, 4 * m * n)])
+
+
+seeds = {
+    "noop": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P
+    + req(0, VACCEL, 1, OP_NOOP, [], ud=2) + P + reap() + req(0, SESS_RELEASE, 1, 0, []) + P,
+    "noop_genop": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P
+    + req(0, VACCEL, 1, OP_NOOP, [i32(7), (OUT, 0, 8)]) + P,
+    "sgemm": bytes([0]) + req(0, SESS_INIT, 0, CPU, []) + P + sgemm(0, 1, 3, 4, 5) + P
+    + reap() + sgemm(1, 1, 8, 8, 8) + P,
+    "sgemm_noop_plugin": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P + sgemm(0, 1, 2, 2, 2) + P,
+    "exec_refused": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P
+    + req(0, VACCEL, 1, OP_EXEC, [(IN, 0, b"/tmp/libx.so"), (IN, 0, b"fn\0"), i32(3), (OUT, 0, 4)]) + P,
+    "resource": bytes([2]) + req(0, SESS_INIT, 0, DEBUG, []) + P
+    + req(0, RES_REGISTER, 1, 0, [(IN, 0, b"lib.so"), (IN, 0, b"\x7fELF....")]) + P
+    + req(0, VACCEL, 1, OP_EXEC_RES, [(IN, 0, struct.pack("<Q", 1)), (IN, 0, b"fn\0"), i32(5), (OUT, 0, 4)])
+    + P + req(0, RES_UNREGISTER, 1, 1, []) + P + req(0, SESS_UPDATE, 1, CPU, []) + P
+    + req(0, SESS_RELEASE, 1, 0, []) + P,
+    "resource_guest_code_off": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P
+    + req(0, RES_REGISTER, 1, 0, [(IN, 0, b"lib.so"), (IN, 0, b"abc")]) + P
+    + req(0, VACCEL, 1, OP_EXEC_RES, [(IN, 0, struct.pack("<Q", 1)), (IN, 0, b"fn\0")]) + P,
+    "burst": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P
+    + b"".join(req(0, VACCEL, 1, OP_NOOP, [], ud=i) for i in range(14)) + P + P + reap() + P
+    + bytes([ANNOUNCE]) + P,
+    "bad_requests": bytes([0]) + req(0, 99, 0, 0, []) + req(0, VACCEL, 1, 0, [], nr=40)
+    + req(0, VACCEL, 1, 0, [(OUT, 0, 4), i32(1)]) + req(0, VACCEL, 1, 0, [(3, 0, 4)]) + P,
+    "raw_sqe": bytes([0, SQE, 0]) + struct.pack("<HHIQQII", VACCEL, 0, 1, 9, 4096 + 64, 1, 0)
+    + bytes(32) + P,
+    "corrupt_prod": bytes([0]) + req(0, NOP, 0, 0, []) + bytes([SETIDX, 0]) + struct.pack("<I", 1000) + P
+    + bytes([STEP, 1, 0xff]) + P,
+    "corrupt_cq": bytes([0]) + req(0, NOP, 0, 0, []) + bytes([SETIDX, 1 | 2]) + struct.pack("<I", 0x80000000) + P,
+    "header_attach": bytes([1]) + req(0, SESS_INIT, 0, DEBUG, []) + P + req(0, VACCEL, 1, OP_NOOP, []) + P,
+    # nr_areas (offset 32) rewritten before the host attaches from the header.
+    "header_write": bytes([1, WRITE]) + struct.pack("<I", 32)[:3] + bytes([4]) + struct.pack("<I", 3)
+    + req(0, NOP, 0, 0, []) + P,
+}
+
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+os.makedirs(out, exist_ok=True)
+for name, data in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+print("wrote %d seeds to %s" % (len(seeds), out))
