@@ -103,11 +103,12 @@ tp=""
 add tp "$p/tput_ring_ours.dat" "our ring, one-way 8-byte items" 'linespoints lw 2 pt 7 ps 1.5 lc rgb "#1f77b4"'
 add tp "$p/tput_ring_rte.dat" "DPDK rte_ring SP/SC, one-way" 'linespoints lw 2 dt 2 pt 5 ps 1.5 lc rgb "#17becf"'
 add tp "$p/tput_e2e.dat" "vaccel_noop via transport (1: sync, 1/p50; 32: async)" 'linespoints lw 2 pt 9 ps 1.8 lc rgb "#d62728"'
-add tp "$p/tput_e2e_4thr.dat" "vaccel_noop via transport, async, 4 threads" 'points pt 8 ps 1.8 lw 2 lc rgb "#d62728"'
+add tp "$p/tput_e2e_4thr.dat" "vaccel_noop via transport, async, 4 threads" 'points pt 8 ps 3.2 lw 1.5 lc rgb "#d62728"'
 add tp "$p/tput_uring.dat" "io_uring NOP, batch 32 (kernel round trip)" 'points pt 13 ps 2 lc rgb "#ff7f0e"'
 if [ -n "$tp" ]; then
   plot throughput_batch "
 set title \"Throughput against batch size ($cpu)\"
+set key inside bottom right vertical Left reverse box opaque width -4
 set xlabel \"items or calls per batch (log scale)\"
 set ylabel \"Mops/s (log scale)\"
 set logscale x 2
@@ -128,6 +129,7 @@ add bk "$p/bulk_unix.dat" "unix socket" 'linespoints lw 2 pt 9 ps 1.5 lc rgb "#f
 if [ -n "$bk" ]; then
   plot bulk_size "
 set title \"Time per call against input tensor size ($cpu)\"
+set key inside top left vertical Left reverse box opaque
 set xlabel \"tensor size (bytes, log scale)\"
 set ylabel \"time per call (us, log scale)\"
 set logscale xy
