@@ -74,9 +74,18 @@ add() {
   printf -v "$1" '%s"%s" using 1:2 with %s title "%s" noenhanced' "$cur" "$2" "$4" "$3"
 }
 
-# (1) latency CDFs.
-cdf=""
-add_cdf() { add cdf "$s/$1.dat" "$2" "lines $3"; }
+# (1) latency CDFs: the fast paths on a linear scale up to their p99 (top), everything on
+# a log scale (bottom), one key for both.
+cdf="" cdf_bare="" zoom=0
+add_cdf() {
+  add cdf "$s/$1.dat" "$2" "lines $3"
+  add cdf_bare "$s/$1.dat" "" "lines $3"
+  # The zoom reaches past the slowest fast path's p99.
+  [ "$1" != e2e_unix ] && [ -s "$s/$1.dat" ] &&
+    zoom=$(awk -v z="$zoom" '!/^#/ && $2 >= 0.99 { print ($1 > z ? $1 : z); f = 1; exit }
+                             END { if (!f) print z }' "$s/$1.dat")
+  return 0
+}
 add_cdf ring_probe_rtt "bare cache-line round trip (ring_bench)" 'lw 1.5 dt 3 lc rgb "#777777"'
 add_cdf ring_ours_rtt "our ring, 64-byte round trip (ring_bench)" 'lw 2 lc rgb "#1f77b4"'
 add_cdf ring_rte_rtt "DPDK rte_ring, 64-byte round trip (ring_bench)" 'lw 2 dt 2 lc rgb "#17becf"'
@@ -84,16 +93,31 @@ add_cdf e2e_ring "bare ring round trip (e2e_bench)" 'lw 1.5 dt 4 lc rgb "#2ca02c
 add_cdf e2e_local "vaccel_noop, local plugin" 'lw 1.5 lc rgb "#9467bd"'
 add_cdf e2e_noop "vaccel_noop through the transport" 'lw 2.5 lc rgb "#d62728"'
 add_cdf e2e_unix "vaccel_noop over a unix socket" 'lw 2 lc rgb "#ff7f0e"'
+zoom=$(awk -v z="$zoom" 'BEGIN { z = z * 1.3; s = 10 ^ int(log(z > 1 ? z : 1) / log(10)); print (int(z / s) + 1) * s }')
 if [ -n "$cdf" ]; then
   plot latency_cdf "
-set title \"Per-call latency distribution (last repetition; $cpu)\"
-set xlabel \"latency per call or round trip (ns, log scale)\"
+set terminal pngcairo size 1100,1050 enhanced font \"DejaVu Sans,11\"
+set output \"$p/latency_cdf.png\"
+set multiplot title \"Per-call latency distribution, last repetition ($cpu)\"
 set ylabel \"fraction of calls at or below (CDF)\"
-set logscale x
-set format x \"10^{%L}\"
 set yrange [0:1.02]
 set ytics 0.1
-plot $cdf"
+set origin 0,0.47
+set size 1,0.49
+set title \"fast paths, linear scale up to past their p99 (the stairs are the timer's granularity)\"
+set xlabel \"latency per call or round trip (ns)\"
+set xrange [0:$zoom]
+plot $cdf
+set origin 0,0
+set size 1,0.47
+unset key
+set title \"all, log scale\"
+set xlabel \"latency per call or round trip (ns, log scale)\"
+set logscale x
+set xrange [*:*]
+set format x \"10^{%L}\"
+plot $cdf_bare
+unset multiplot"
 else
   echo "plots.sh: no samples in $s: latency_cdf.png left out" >&2
 fi

@@ -48,7 +48,7 @@ rm -f "$out"/parts/*.json "$out"/samples/*.dat "$out"/plots/*.png
 
 # Typical seconds per suite on this kind of machine (2 vCPUs), for the time-left estimate
 # before a suite has reported its first repetition.
-declare -A est_full=([ring]=10 [local]=3 [e2e]=22 [bulk]=11)
+declare -A est_full=([ring]=5 [local]=2 [e2e]=12 [bulk]=6)
 declare -A est_quick=([ring]=1 [local]=1 [e2e]=2 [bulk]=2)
 order=()
 for s in ring local e2e bulk; do [ -n "${bin[$s]:-}" ] && order+=("$s"); done
