@@ -315,8 +315,11 @@ int bench_json_write(const struct bench_json *j, const char *path)
 		fputs(": ", f);
 		if (j->e[i].is_str)
 			_json_escape(f, j->e[i].str);
+		else if (j->e[i].num == (double)(long long)j->e[i].num && j->e[i].num < 1e15 &&
+			 j->e[i].num > -1e15)
+			fprintf(f, "%lld", (long long)j->e[i].num); /* counts keep every digit */
 		else
-			fprintf(f, "%.6g", j->e[i].num);
+			fprintf(f, "%.9g", j->e[i].num);
 		fputs(i + 1 < j->n ? ",\n" : "\n", f);
 	}
 	fputs("}\n", f);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -23,6 +23,20 @@
 #define MAX_CLIENTS 1024
 
 volatile int agent_verbose;
+
+static int sig_pipe[2] = {-1, -1};
+
+/* Async-signal-safe: one byte naming the signal; the main loop does the rest. */
+static void _on_signal(int signo)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)signo;
+
+	if (write(sig_pipe[1], &b, 1) < 0) {
+		/* the pipe is full: a stop is already pending */
+	}
+	errno = saved;
+}
 
 static void usage(FILE *f)
 {
@@ -360,13 +374,23 @@ int main(int argc, char **argv)
 		agent_log("warning: no host plugins loaded (--plugins or VACCEL_PLUGINS); guests' ops "
 			  "will fail\n");
 
-	/* Signals arrive through signalfd in the main loop; threads inherit the mask. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	/*
+	 * SIGTERM/SIGINT reach the main loop through a self-pipe written by the handler. A
+	 * blocked-signal scheme (signalfd) is not enough: plugin libraries start threads of
+	 * their own (OpenBLAS, even from the runtime's constructor before main) that do not
+	 * block anything, and the kernel may deliver the signal to one of them.
+	 */
+	(void)mask;
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		agent_log("cannot create the signal pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	struct sigaction sa = {.sa_handler = _on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = sig_pipe[0];
 
 	lsock = vivs_listen(o.socket_path, 64);
 	if (lsock < 0) {
@@ -407,9 +431,9 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (pfd[1].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGPIPE) {
-				agent_log("signal %u: finishing in-flight requests and exiting\n", si.ssi_signo);
+			unsigned char signo = 0;
+			if (read(sfd, &signo, 1) == 1) {
+				agent_log("signal %u: finishing in-flight requests and exiting\n", signo);
 				break;
 			}
 		}

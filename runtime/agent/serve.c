@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,11 +222,19 @@ static int _exec_open(const struct agent_opts *o, const char *path)
 	ssize_t n;
 	int fd;
 
+	struct stat st;
+
 	if (!o->exec_allow || path[0] != '/')
 		return -EPERM; /* relative names would follow dlopen's own search */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_PATH never blocks (a FIFO or device would hang the poller on a plain open) and
+	 * reads nothing; only a regular file under the allow-list is ever opened for real. */
+	fd = open(path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -ENOENT;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EPERM;
+	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, real, sizeof(real) - 1);
 	if (n <= 0 || n >= (ssize_t)sizeof(real) - 1) {

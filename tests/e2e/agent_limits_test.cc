@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -213,6 +214,60 @@ TEST(AgentLimits, ReleasingASessionGivesBackItsResources)
 		rel.sess_id = (uint32_t)sess;
 		EXPECT_EQ(h.Call(rel), 0);
 	}
+	EXPECT_EQ(agent.Stop(), 0) << agent.Log();
+}
+
+} // namespace
+
+namespace {
+
+// Plugin libraries start threads of their own (OpenBLAS: one per core, from the loader)
+// that block no signal: SIGTERM must still reach the agent's orderly shutdown.
+TEST(AgentLimits, SigtermExitsZeroWithOpenblasThreads)
+{
+	std::string sock = e2e::SockPath("blas-threads.sock");
+	std::string log = e2e::TmpPath("blas-threads.log");
+	pid_t pid = e2e::Spawn({e2e::Abs(e2e::Runfile("AGENT")), "--socket", sock, "--plugins",
+				e2e::Abs(e2e::Runfile("PLUGIN_BLAS")), "--pool", "4k:64"},
+			       {"OPENBLAS_NUM_THREADS=2", "VACCEL_PLUGINS="}, log);
+	ASSERT_GT(pid, 0);
+	std::string text;
+	for (int i = 0; i < 2000 && text.find("listening on") == std::string::npos; i++) {
+		usleep(5000);
+		std::ifstream f(log);
+		text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+	}
+	ASSERT_NE(text.find("listening on"), std::string::npos) << text;
+	kill(pid, SIGTERM);
+	EXPECT_EQ(e2e::Wait(pid, 20), 0) << "SIGTERM must end the agent with status 0, not kill it";
+}
+
+} // namespace
+
+namespace {
+
+// vaccel_exec naming a FIFO (or a device) must be refused at once, not block the poller in
+// open() and with it every other guest.
+TEST(AgentLimits, ExecOfAFifoDoesNotHangThePoller)
+{
+	std::string dir = e2e::TmpPath("fifo-dir");
+	mkdir(dir.c_str(), 0755);
+	std::string fifo = dir + "/lib.so";
+	ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+	e2e::Agent agent({"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_EXEC")) + ":" +
+					       e2e::Abs(e2e::Runfile("PLUGIN_NOOP")) + ":" +
+					       e2e::Abs(e2e::Runfile("PLUGIN_BLAS")),
+			  "--pool", "4k:64,64k:8", "--exec-allow", dir});
+	ASSERT_TRUE(agent.ok()) << agent.Log();
+	std::vector<std::string> env = {"VACCEL_PLUGINS=" + e2e::Abs(e2e::Runfile("PLUGIN_SHM")),
+					"VACCEL_SHM_SOCKET=" + agent.socket(), "OPENBLAS_NUM_THREADS=1"};
+	std::string out;
+	// guest_prog's exec round names the FIFO: its calls fail, but they must come back.
+	int rc = e2e::Run({e2e::Abs(e2e::Runfile("GUEST_PROG")), "1", "1", fifo}, env, 20, &out);
+	EXPECT_NE(rc, -1) << "the guest hung: the poller is stuck in open()\n" << agent.Log();
+	EXPECT_NE(agent.Log().find("refused"), std::string::npos) << "the exec must be refused\n"
+								   << agent.Log();
+	EXPECT_EQ(kill(agent.pid(), 0), 0);
 	EXPECT_EQ(agent.Stop(), 0) << agent.Log();
 }
 
