@@ -216,6 +216,54 @@ int bench_runfile(const char *rel, char *out, size_t n)
 	return -ENOENT;
 }
 
+/*
+ * --samples DIR: the sorted samples (cycles) of one series of the last repetition, written to
+ * DIR/NAME.dat as "ns cumulative-fraction" lines: 1000 evenly spaced ranks up to p99, then
+ * ranks ever closer to the tail (p99.9, p99.99, ...) and the maximum, ~1200 lines in all.
+ */
+int bench_write_cdf(const char *dir, const char *name, const uint64_t *sorted, size_t n)
+{
+	char path[4096];
+	FILE *f;
+	size_t last = 0;
+	int first = 1;
+
+	if (!dir || n == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# %s: %zu samples of the last repetition, sorted\n# ns cumulative-fraction\n",
+		name, n);
+	for (int k = 0;; k++) {
+		double tail = 0.01;
+		size_t i;
+
+		if (k < 1000) {
+			i = (size_t)((double)k / 999.0 * 0.99 * (double)(n - 1));
+		} else {
+			for (int s = 1000; s < k; s++)
+				tail *= 0.9772; /* 10^-0.01 */
+			if (tail * (double)n < 1.0)
+				break;
+			i = (size_t)((1.0 - tail) * (double)(n - 1));
+		}
+		if (i >= n)
+			i = n - 1;
+		if (!first && i <= last)
+			continue;
+		first = 0;
+		last = i;
+		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[i]), (double)(i + 1) / (double)n);
+	}
+	if (first || last != n - 1)
+		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[n - 1]), 1.0);
+	if (fclose(f))
+		return -errno;
+	return 0;
+}
+
 struct bench_json_ent {
 	char key[64];
 	int is_str;

@@ -68,6 +68,13 @@ double bench_max(const double *v, size_t n);
  */
 int bench_runfile(const char *rel, char *out, size_t n);
 
+/*
+ * --samples: writes sorted samples (cycles) as DIR/NAME.dat "ns cumulative-fraction" lines
+ * for a CDF plot (~1200 ranks, denser towards the tail). 0 (nothing to do when dir is NULL)
+ * or -errno.
+ */
+int bench_write_cdf(const char *dir, const char *name, const uint64_t *sorted, size_t n);
+
 /* Flat JSON object of numbers and strings, written at the end. */
 struct bench_json;
 struct bench_json *bench_json_new(void);

@@ -374,51 +374,13 @@ static void run_test(struct maps *m, enum test t, const struct cfg *c, uint64_t 
 		die("%s: the second process failed (status %d)", test_name[t], st);
 }
 
-/*
- * --samples DIR: the sorted samples (cycles) of one series of the last repetition, written to
- * DIR/NAME.dat as "ns cumulative-fraction" lines: 1000 evenly spaced ranks up to p99, then
- * ranks ever closer to the tail (p99.9, p99.99, ...) and the maximum, ~1200 lines in all.
- */
+/* --samples DIR: the sorted samples of the last repetition, for the CDF plot. */
 static void dump_samples(const char *dir, const char *name, const uint64_t *sorted, size_t n)
 {
-	char path[4096];
-	FILE *f;
-	size_t last = 0;
-	int first = 1;
+	int ret = bench_write_cdf(dir, name, sorted, n);
 
-	if (!dir || n == 0)
-		return;
-	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
-	f = fopen(path, "w");
-	if (!f)
-		die("cannot write %s: %s", path, strerror(errno));
-	fprintf(f, "# %s: %zu samples of the last repetition, sorted\n# ns cumulative-fraction\n",
-		name, n);
-	for (int k = 0;; k++) {
-		double tail = 0.01;
-		size_t i;
-
-		if (k < 1000) {
-			i = (size_t)((double)k / 999.0 * 0.99 * (double)(n - 1));
-		} else {
-			for (int s = 1000; s < k; s++)
-				tail *= 0.9772; /* 10^-0.01 */
-			if (tail * (double)n < 1.0)
-				break;
-			i = (size_t)((1.0 - tail) * (double)(n - 1));
-		}
-		if (i >= n)
-			i = n - 1;
-		if (!first && i <= last)
-			continue;
-		first = 0;
-		last = i;
-		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[i]), (double)(i + 1) / (double)n);
-	}
-	if (first || last != n - 1)
-		fprintf(f, "%.2f %.6f\n", bench_cycles_to_ns(sorted[n - 1]), 1.0);
-	if (fclose(f))
-		die("cannot write %s: %s", path, strerror(errno));
+	if (ret)
+		die("cannot write %s/%s.dat: %s", dir, name, strerror(-ret));
 }
 
 /* ---- reporting ---- */

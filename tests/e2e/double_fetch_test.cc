@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <string>
@@ -54,6 +55,7 @@ TEST(DoubleFetch, TablesChangingUnderTheHostOnlySpoilResults)
 	memcpy(table, good, sizeof(good));
 
 	std::atomic<bool> stop{false};
+	std::atomic<uint64_t> flips{0};
 	std::thread flipper([&] {
 		std::mt19937_64 rng(7);
 		const uint64_t bad_off[] = {0, 8, vshm_region_size(h.reg) - 8, UINT64_MAX - 100, c + 64};
@@ -70,10 +72,16 @@ TEST(DoubleFetch, TablesChangingUnderTheHostOnlySpoilResults)
 				memcpy(table, good, sizeof(good)); // valid again for a while
 				sc[0] = 8;
 			}
+			flips.fetch_add(1, std::memory_order_relaxed);
 		}
 	});
+	// The flipper must be running before the requests start, or they may all finish first.
+	while (flips.load() < 1000)
+		std::this_thread::yield();
 	int ok = 0, refused = 0;
-	for (int i = 0; i < 20000; i++) {
+	auto t_end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+	// At least 20000 requests, and on until some were refused (bounded in time).
+	for (int i = 0; i < 20000 || (refused < 100 && std::chrono::steady_clock::now() < t_end); i++) {
 		vtr_sqe s{};
 		s.opcode = VTR_OP_VACCEL;
 		s.op = 17; // VACCEL_OP_BLAS_SGEMM
