@@ -178,9 +178,12 @@ int vaccel_resource_init(struct vaccel_resource *res, const char *path,
 	return vaccel_resource_init_multi(res, &path, 1, type);
 }
 
+/* Writes the whole buffer to a new file; a file it could not finish (disk full) is removed,
+ * so a failed resource leaves nothing behind to fill the disk for the next one. */
 static int _write_file(const char *path, const void *buf, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+	int err = 0;
 	if (fd < 0)
 		return -errno;
 	const char *p = buf;
@@ -189,14 +192,17 @@ static int _write_file(const char *path, const void *buf, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			int err = errno;
-			close(fd);
-			return -err;
+			err = errno;
+			break;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
-	return close(fd) ? -errno : 0;
+	if (close(fd) && !err)
+		err = errno;
+	if (err)
+		unlink(path);
+	return -err;
 }
 
 int vaccel_resource_init_from_buf(struct vaccel_resource *res, const void *buf,

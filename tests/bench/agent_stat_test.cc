@@ -149,6 +149,8 @@ class AgentStat : public ::testing::Test {
 		mkdir(dir_.c_str(), 0700);
 		sock_ = dir_ + "/a.sock";
 		log_ = tmp_ + "/agent.log";
+		// Each test starts its own agent: an earlier test's log must not look like ours.
+		unlink(log_.c_str());
 		agent_ = Abs("AGENT");
 		std::string plugins = Abs("PLUGIN_NOOP") + ":" + Abs("PLUGIN_BLAS") + ":" + Abs("PLUGIN_EXEC");
 		pid_ = fork();

@@ -116,14 +116,17 @@ int Run(const std::vector<std::string> &argv, const std::vector<std::string> &en
 	return rc;
 }
 
-Agent::Agent(const std::vector<std::string> &args, const std::string &tag, const std::string &socket)
+Agent::Agent(const std::vector<std::string> &args, const std::string &tag, const std::string &socket,
+	     const std::vector<std::string> &env)
 {
 	static int n;
 	socket_ = socket.empty() ? SockPath(tag + "-" + std::to_string(n) + ".sock") : socket;
 	log_ = TmpPath(tag + "-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".log");
 	std::vector<std::string> argv = {Runfile("AGENT"), "--socket", socket_};
 	argv.insert(argv.end(), args.begin(), args.end());
-	pid_ = Spawn(argv, {"OPENBLAS_NUM_THREADS=1", "VACCEL_PLUGINS="}, log_);
+	std::vector<std::string> all_env = {"OPENBLAS_NUM_THREADS=1", "VACCEL_PLUGINS="};
+	all_env.insert(all_env.end(), env.begin(), env.end());
+	pid_ = Spawn(argv, all_env, log_);
 	double end = Now() + 10;
 	while (Now() < end) {
 		int st;

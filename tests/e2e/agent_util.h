@@ -22,8 +22,9 @@ class Agent {
 	// Starts vaccel-agent with --socket and the given extra arguments; waits until the
 	// socket accepts connections (up to 10 s).
 	// socket: a path to listen on (e.g. an earlier agent's, to restart it); default: new.
+	// env: extra NAME=VALUE entries for the agent's environment.
 	explicit Agent(const std::vector<std::string> &args, const std::string &tag = "agent",
-		       const std::string &socket = "");
+		       const std::string &socket = "", const std::vector<std::string> &env = {});
 	~Agent();
 	bool ok() const { return ok_; }
 	const std::string &socket() const { return socket_; }
