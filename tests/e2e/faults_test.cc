@@ -70,6 +70,12 @@ TEST(Faults, RegionFileRemovedWhileAGuestWorks)
 
 TEST(Faults, RunDirectoryFullWhileAResourceIsShipped)
 {
+#if defined(__SANITIZE_THREAD__)
+	// ThreadSanitizer's runtime keeps a file of its own (tsan.rodata.PID) in TMPDIR, which
+	// alone fills a tiny tmpfs. The default and ASan passes run this test.
+	printf("SKIPPED: ThreadSanitizer stores its own files in the agent's TMPDIR\n");
+	return;
+#endif
 	// The host writes shipped resources under TMPDIR: make that a 256 KiB tmpfs.
 	std::string run = e2e::TmpPath("tiny-run");
 	mkdir(run.c_str(), 0755);
