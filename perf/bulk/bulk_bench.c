@@ -82,31 +82,20 @@ static uint64_t calls_for(const struct cfg *c, int kind, int s)
 
 /* ---- the agent ---- */
 
-static pid_t g_agent = -1;
-static char g_sock[128], g_log[160];
+static struct bench_agent g_ag = {.pid = -1};
 
 static void stop_agent(void)
 {
-	if (g_agent > 0) {
-		kill(g_agent, SIGTERM);
-		waitpid(g_agent, NULL, 0);
-		g_agent = -1;
-		unlink(g_sock);
-	}
+	bench_agent_stop(&g_ag);
 }
 
-static int log_has(const char *path, const char *needle)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "r");
 
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return strstr(buf, needle) != NULL;
+static void _agent_started(int ret, const char *log)
+{
+	if (ret == -ECHILD)
+		die("the agent exited at start (log: %s)", log);
+	if (ret)
+		die("the agent did not come up: %s (log: %s)", strerror(-ret), log);
 }
 
 static void start_agent(const struct cfg *c, const char *agent, const char *plugins,
@@ -114,34 +103,11 @@ static void start_agent(const struct cfg *c, const char *agent, const char *plug
 {
 	char cpus[16];
 
-	snprintf(g_sock, sizeof(g_sock), "/tmp/vaccel-bulk-bench-%d.sock", (int)getpid());
-	snprintf(g_log, sizeof(g_log), "/tmp/vaccel-bulk-bench-%d.log", (int)getpid());
 	snprintf(cpus, sizeof(cpus), "%d", c->cpu_b);
-	g_agent = fork();
-	if (g_agent < 0)
-		die("fork: %s", strerror(errno));
-	if (g_agent == 0) {
-		FILE *f = fopen(g_log, "w");
-		if (f) {
-			dup2(fileno(f), 1);
-			dup2(fileno(f), 2);
-		}
-		execl(agent, agent, "--socket", g_sock, "--plugins", plugins, "--cpus", cpus, "--pool",
-		      AGENT_POOL, "--exec-allow", touch_lib, (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", agent, strerror(errno));
-		_exit(127);
-	}
-	/* The agent says so once it listens. */
-	for (int i = 0; i < 2000 && !log_has(g_log, "listening on"); i++) {
-		if (waitpid(g_agent, NULL, WNOHANG) == g_agent) {
-			g_agent = -1;
-			die("the agent exited at start (log: %s)", g_log);
-		}
-		usleep(5000);
-	}
-	if (!log_has(g_log, "listening on"))
-		die("the agent did not come up in 10 s (log: %s)", g_log);
-	setenv("VACCEL_SHM_SOCKET", g_sock, 1);
+	const char *args[] = {"--plugins", plugins, "--cpus", cpus, "--pool", AGENT_POOL,
+			      "--exec-allow", touch_lib, NULL};
+	_agent_started(bench_agent_start(&g_ag, "bulk-bench", agent, args), g_ag.log);
+	setenv("VACCEL_SHM_SOCKET", g_ag.sock, 1);
 }
 
 /* ---- measurements ---- */
@@ -163,7 +129,7 @@ static void touch_call(struct vaccel_session *s, const char *lib, void *t, size_
 
 	if (ret)
 		die("vaccel_exec of bulk_touch on %zu bytes failed: %d (%s); agent log: %s", len, ret,
-		    strerror(ret), g_log);
+		    strerror(ret), g_ag.log);
 	if (got != want)
 		die("bulk_touch answered %llu for %zu bytes, expected %llu", (unsigned long long)got,
 		    len, (unsigned long long)want);
@@ -230,7 +196,7 @@ static double sgemm_once_ms(struct vaccel_session *s, float *a, float *b, float 
 	double t0 = bench_now_s();
 
 	if (vaccel_sgemm(s, 512, 512, 512, 1.0f, a, 512, b, 512, 0.0f, c, 512))
-		die("sgemm failed (agent log: %s)", g_log);
+		die("sgemm failed (agent log: %s)", g_ag.log);
 	return (bench_now_s() - t0) * 1e3;
 }
 
@@ -397,7 +363,7 @@ int main(int argc, char **argv)
 	if (vaccel_session_init(&r_exec, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_GENERIC) ||
 	    vaccel_session_init(&r_blas, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_CPU) ||
 	    vaccel_session_init(&l_blas, VACCEL_PLUGIN_CPU))
-		die("cannot open the sessions (is the agent up? log: %s)", g_log);
+		die("cannot open the sessions (is the agent up? log: %s)", g_ag.log);
 	if (l_blas.is_virtio)
 		die("the local sgemm session got the transport plugin");
 

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,6 +264,75 @@ int bench_write_cdf(const char *dir, const char *name, const uint64_t *sorted, s
 	if (fclose(f))
 		return -errno;
 	return 0;
+}
+
+static int _log_has(const char *path, const char *needle)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+int bench_agent_start(struct bench_agent *a, const char *tag, const char *agent,
+		      const char *const *args)
+{
+	const char *argv[64];
+	int n = 0;
+
+	snprintf(a->sock, sizeof(a->sock), "/tmp/vaccel-%s-%d.sock", tag, (int)getpid());
+	snprintf(a->log, sizeof(a->log), "/tmp/vaccel-%s-%d.log", tag, (int)getpid());
+	unlink(a->sock);
+	unlink(a->log);
+	argv[n++] = agent;
+	argv[n++] = "--socket";
+	argv[n++] = a->sock;
+	for (int i = 0; args && args[i] && n < 63; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	a->pid = fork();
+	if (a->pid < 0) {
+		a->pid = -1;
+		return -errno;
+	}
+	if (a->pid == 0) {
+		FILE *f = fopen(a->log, "w");
+		if (f) {
+			dup2(fileno(f), 1);
+			dup2(fileno(f), 2);
+		}
+		unsetenv("VACCEL_PLUGINS");
+		execv(agent, (char *const *)argv);
+		fprintf(stderr, "exec %s: %s\n", agent, strerror(errno));
+		_exit(127);
+	}
+	/* The agent logs once it listens (a connect probe would make it build a region). */
+	for (int i = 0; i < 2000; i++) {
+		if (_log_has(a->log, "listening on"))
+			return 0;
+		if (waitpid(a->pid, NULL, WNOHANG) == a->pid) {
+			a->pid = -1;
+			return -ECHILD;
+		}
+		usleep(5000);
+	}
+	return -ETIMEDOUT;
+}
+
+void bench_agent_stop(struct bench_agent *a)
+{
+	if (a->pid > 0) {
+		kill(a->pid, SIGTERM);
+		waitpid(a->pid, NULL, 0);
+		a->pid = -1;
+	}
+	unlink(a->sock);
 }
 
 struct bench_json_ent {

@@ -75,6 +75,23 @@ int bench_runfile(const char *rel, char *out, size_t n);
  */
 int bench_write_cdf(const char *dir, const char *name, const uint64_t *sorted, size_t n);
 
+/* A vaccel-agent a benchmark runs: socket and log under /tmp, named by a tag and the pid. */
+struct bench_agent {
+	int pid; /* -1 when not running */
+	char sock[108];
+	char log[160];
+};
+
+/*
+ * Starts AGENT --socket SOCK followed by the NULL-terminated args, its output in the log
+ * (VACCEL_PLUGINS unset: --plugins says what it loads), and waits up to 10 s until it logs
+ * that it listens. 0; -ECHILD (it exited: see the log), -ETIMEDOUT, or -errno of fork.
+ */
+int bench_agent_start(struct bench_agent *a, const char *tag, const char *agent,
+		      const char *const *args);
+/* SIGTERM, wait for it, remove its socket. Fine on an agent that is not running. */
+void bench_agent_stop(struct bench_agent *a);
+
 /* Flat JSON object of numbers and strings, written at the end. */
 struct bench_json;
 struct bench_json *bench_json_new(void);

@@ -68,44 +68,29 @@ static void lat_of(uint64_t *s, size_t n, double *p50, double *p99, double *p999
 
 /* ---- the agent ---- */
 
-static pid_t g_agent = -1;
-static char g_sock[128];
+static struct bench_agent g_ag = {.pid = -1};
 
 static void stop_agent(void)
 {
-	if (g_agent > 0) {
-		int st;
-		kill(g_agent, SIGTERM);
-		waitpid(g_agent, &st, 0);
-		g_agent = -1;
-		unlink(g_sock);
-	}
+	bench_agent_stop(&g_ag);
+}
+
+static void _agent_started(int ret, const char *log)
+{
+	if (ret == -ECHILD)
+		die("the agent exited at start (log: %s)", log);
+	if (ret)
+		die("the agent did not come up: %s (log: %s)", strerror(-ret), log);
 }
 
 static void start_agent(const struct cfg *c, const char *agent, const char *plugins)
 {
-	char cpus[16], log[160];
+	char cpus[16];
 
-	snprintf(g_sock, sizeof(g_sock), "/tmp/vaccel-e2e-bench-%d.sock", (int)getpid());
 	snprintf(cpus, sizeof(cpus), "%d", c->cpu_b);
-	snprintf(log, sizeof(log), "/tmp/vaccel-e2e-bench-%d.log", (int)getpid());
-	g_agent = fork();
-	if (g_agent == 0) {
-		int fd = fopen(log, "w") ? fileno(fopen(log, "w")) : -1;
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(agent, agent, "--socket", g_sock, "--plugins", plugins, "--cpus", cpus, "--pool",
-		      "4k:256,64k:64,1m:16,4m:8", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000 && access(g_sock, F_OK) != 0; i++)
-		usleep(5000);
-	usleep(20000);
-	if (access(g_sock, F_OK) != 0)
-		die("the agent did not come up (log: %s)", log);
-	setenv("VACCEL_SHM_SOCKET", g_sock, 1);
+	const char *args[] = {"--plugins", plugins, "--cpus", cpus, "--pool", "4k:256,64k:64,1m:16,4m:8", NULL};
+	_agent_started(bench_agent_start(&g_ag, "e2e-bench", agent, args), g_ag.log);
+	setenv("VACCEL_SHM_SOCKET", g_ag.sock, 1);
 }
 
 static double proc_cpu_s(pid_t pid)
@@ -483,9 +468,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "\r  e2e: measuring the idle agent for %.0f s   ", c.idle_s);
 	/* Idle: sessions stay open, nothing is called. Let the poller's spin budget run out. */
 	usleep(100000);
-	double cpu0 = proc_cpu_s(g_agent), w0 = bench_now_s();
+	double cpu0 = proc_cpu_s(g_ag.pid), w0 = bench_now_s();
 	usleep((useconds_t)(c.idle_s * 1e6));
-	double idle_pct = (proc_cpu_s(g_agent) - cpu0) / (bench_now_s() - w0) * 100.0;
+	double idle_pct = (proc_cpu_s(g_ag.pid) - cpu0) / (bench_now_s() - w0) * 100.0;
 	if (tty)
 		fprintf(stderr, "\r%60s\r", "");
 

@@ -73,8 +73,7 @@ struct cfg {
 };
 
 static struct shared *sh;
-static pid_t g_agent = -1;
-static char g_sock[108], g_log[128];
+static struct bench_agent g_ag = {.pid = -1};
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -325,10 +324,10 @@ static void guest_main(const struct cfg *c, int gi)
 	struct worker w[MAX_THREADS];
 	pthread_t th[MAX_THREADS];
 
-	g_agent = -1; /* the parent's: never stopped from here */
+	g_ag.pid = -1; /* the parent's: never stopped from here */
 	vaccel_cleanup();
 	setenv("VACCEL_PLUGINS", c->shm, 1);
-	setenv("VACCEL_SHM_SOCKET", g_sock, 1);
+	setenv("VACCEL_SHM_SOCKET", g_ag.sock, 1);
 	if (vaccel_bootstrap()) {
 		note(&sh->t[gi * c->threads], "vaccel_bootstrap failed");
 		_exit(1);
@@ -350,48 +349,29 @@ static void guest_main(const struct cfg *c, int gi)
 
 static void stop_agent(void)
 {
-	if (g_agent > 0) {
-		kill(g_agent, SIGTERM);
-		waitpid(g_agent, NULL, 0);
-		g_agent = -1;
-	}
-	unlink(g_sock);
+	bench_agent_stop(&g_ag);
+}
+
+static void _agent_started(int ret, const char *log)
+{
+	if (ret == -ECHILD)
+		die("the agent exited at start (log: %s)", log);
+	if (ret)
+		die("the agent did not come up: %s (log: %s)", strerror(-ret), log);
 }
 
 static void start_agent(const struct cfg *c)
 {
 	char plugins[3 * PATH_MAX + 4];
 
-	snprintf(g_sock, sizeof(g_sock), "/tmp/vaccel-soak-%d.sock", (int)getpid());
-	snprintf(g_log, sizeof(g_log), "/tmp/vaccel-soak-%d.log", (int)getpid());
 	snprintf(plugins, sizeof(plugins), "%s:%s:%s", c->noop, c->blas, c->exec);
-	unlink(g_sock);
-	g_agent = fork();
-	if (g_agent < 0)
-		die("fork: %s", strerror(errno));
-	if (g_agent == 0) {
-		FILE *f = fopen(g_log, "w");
-		if (f) {
-			dup2(fileno(f), 1);
-			dup2(fileno(f), 2);
-		}
-		setenv("OPENBLAS_NUM_THREADS", "1", 1);
-		setenv("VACCEL_BLAS_THREADS", "1", 1);
-		unsetenv("VACCEL_PLUGINS");
-		/* A pool of 13 MiB (16 MiB regions) instead of 234 MiB: RSS figures stay readable. */
-		execl(c->agent, c->agent, "--socket", g_sock, "--plugins", plugins, "--exec-allow",
-		      c->testlib, "--pool", "4k:256,64k:64,1m:8", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 2000 && access(g_sock, F_OK) != 0; i++) {
-		if (waitpid(g_agent, NULL, WNOHANG) == g_agent) {
-			g_agent = -1;
-			die("the agent exited at start (log: %s)", g_log);
-		}
-		usleep(5000);
-	}
-	if (access(g_sock, F_OK) != 0)
-		die("the agent did not come up (log: %s)", g_log);
+	/* One OpenBLAS thread in the agent (the guests use blas only through it). */
+	setenv("OPENBLAS_NUM_THREADS", "1", 1);
+	setenv("VACCEL_BLAS_THREADS", "1", 1);
+	/* A pool of 13 MiB (16 MiB regions) instead of 234 MiB: RSS figures stay readable. */
+	const char *args[] = {"--plugins", plugins, "--exec-allow", c->testlib, "--pool",
+			      "4k:256,64k:64,1m:8", NULL};
+	_agent_started(bench_agent_start(&g_ag, "soak", c->agent, args), g_ag.log);
 }
 
 static long rss_kb(pid_t pid)
@@ -426,9 +406,9 @@ static void on_alarm(int sig)
 	}
 	for (int i = 0; i < g_nkids; i++)
 		kill(g_kids[i], SIGKILL);
-	if (g_agent > 0)
-		kill(g_agent, SIGKILL);
-	unlink(g_sock);
+	if (g_ag.pid > 0)
+		kill(g_ag.pid, SIGKILL);
+	unlink(g_ag.sock);
 	_exit(3);
 }
 
@@ -524,7 +504,7 @@ int main(int argc, char **argv)
 		g_nkids = g + 1;
 	}
 	usleep((useconds_t)(c.warmup * 1e6));
-	long rss_start = rss_kb(g_agent);
+	long rss_start = rss_kb(g_ag.pid);
 
 	/* Wait for every thread to finish its last call, or to be hung for good. */
 	int nt = c.guests * c.threads, all_done = 0;
@@ -535,8 +515,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nt; i++)
 			all_done &= __atomic_load_n(&sh->t[i].done, __ATOMIC_ACQUIRE);
 	}
-	long rss_end = rss_kb(g_agent);
-	int agent_alive = waitpid(g_agent, NULL, WNOHANG) == 0;
+	long rss_end = rss_kb(g_ag.pid);
+	int agent_alive = waitpid(g_ag.pid, NULL, WNOHANG) == 0;
 	double elapsed = (double)(now_ns() - t_start) / 1e9;
 
 	/* Calls that never returned are lost; their guests are stopped by force. */
@@ -597,7 +577,7 @@ int main(int argc, char **argv)
 	int rss_bad = rss_start <= 0 || rss_end <= 0 || (double)rss_end > (double)rss_start * 1.10;
 
 	printf("soak: %d guest(s) x %d thread(s), %.0f s (warm-up %.0f s), agent pid %d\n", c.guests,
-	       c.threads, c.seconds, c.warmup, (int)g_agent);
+	       c.threads, c.seconds, c.warmup, (int)g_ag.pid);
 	printf("  ops %llu (%.0f/s; %llu asynchronous noops in batches)\n", (unsigned long long)ops,
 	       (double)ops / elapsed, (unsigned long long)async_ops);
 	printf("  lost %llu   dup/wrong %llu (duplicated or unknown completions %llu, wrong results %llu)\n",
@@ -608,7 +588,7 @@ int main(int argc, char **argv)
 	printf("  agent RSS: %ld kB after warm-up, %ld kB at the end (%+.1f%%, limit +10%%)\n", rss_start,
 	       rss_end, rss_start > 0 ? ((double)rss_end / (double)rss_start - 1) * 100 : 0.0);
 	if (!agent_alive)
-		printf("  the agent died during the run (log: %s)\n", g_log);
+		printf("  the agent died during the run (log: %s)\n", g_ag.log);
 	if (guests_failed)
 		printf("  %d guest process(es) did not exit cleanly\n", guests_failed);
 
@@ -633,6 +613,6 @@ int main(int argc, char **argv)
 	int fail = lost || bad_dup || rss_bad || !agent_alive || guests_failed || ops == 0;
 	printf("%s\n", fail ? "soak: FAILED" : "soak: ok");
 	if (agent_alive && !fail)
-		unlink(g_log);
+		unlink(g_ag.log);
 	return fail ? 1 : 0;
 }
