@@ -107,14 +107,15 @@ static int _open_backing(const struct vshm_opts *o, struct vshm_region *r, uint6
 			_vshm_err_set(err, "file-backed region needs a path");
 			return -EINVAL;
 		}
-		fd = open(o->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = open(o->path, O_RDWR | O_CREAT | (o->reuse ? 0 : O_EXCL) | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			int e = errno;
-			_vshm_err_set(err, "cannot create region file %s: %s", o->path, strerror(e));
+			_vshm_err_set(err, "cannot %s region file %s: %s", o->reuse ? "open" : "create",
+				      o->path, strerror(e));
 			return -e;
 		}
 		snprintf(r->path, sizeof(r->path), "%s", o->path);
-		r->unlink_on_close = 1;
+		r->unlink_on_close = !o->reuse;
 		if (fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
 			r->huge = 1;
 			*size = _round_up(*size, (uint64_t)sfs.f_bsize);
@@ -164,6 +165,19 @@ static int _create(const struct vshm_opts *o, const struct vshm_layout *l,
 	}
 	if (o->pow2)
 		size = _pow2_up(size);
+	if (o->reuse) {
+		/* Someone (QEMU) may map this file already: resizing it under them would cut
+		 * their mapping (SIGBUS) or leave the BAR smaller than the region. */
+		struct stat st;
+		if (fstat(r->fd, &st) == 0 && st.st_size != 0 && (uint64_t)st.st_size != size) {
+			_vshm_err_set(err,
+				      "region file %s is %llu bytes but this layout needs %llu (remove "
+				      "it, or keep the same --qps, ring sizes and --pool)",
+				      o->path, (unsigned long long)st.st_size, (unsigned long long)size);
+			ret = -EEXIST;
+			goto err;
+		}
+	}
 	if (ftruncate(r->fd, (off_t)size) < 0) {
 		ret = -errno;
 		_vshm_err_set(err, "cannot size region to %llu bytes: %s",
@@ -396,6 +410,22 @@ void vshm_region_host_epoch_bump(struct vshm_region *r)
 
 	/* Release: a guest that sees the new epoch also sees what the host reset before it. */
 	vshm_store_release(&h->host_epoch, _new_epoch());
+}
+
+uint64_t vshm_region_guest_epoch(const struct vshm_region *r)
+{
+	const struct vshm_header *h = r->base;
+
+	/* Acquire: the guest wrote its epoch after giving up its use of the queue pairs. */
+	return vshm_load_acquire(&h->guest_epoch);
+}
+
+void vshm_region_reset_ack(struct vshm_region *r, uint64_t guest_epoch)
+{
+	struct vshm_header *h = r->base;
+
+	/* Release: a guest that sees the answer also sees the freshly formatted queue pairs. */
+	vshm_store_release(&h->host_reset_ack, guest_epoch);
 }
 
 void vshm_region_host_heartbeat(struct vshm_region *r)

@@ -71,8 +71,11 @@ struct vshm_header {
 	/* line 1: host liveness (host writes) */
 	uint64_t host_epoch;
 	uint64_t host_heartbeat;
-	uint8_t pad1[48];
-	/* line 2: guest liveness (guest writes) */
+	uint64_t host_reset_ack; /* the guest_epoch the host last reset the region's state for */
+	uint8_t pad1[40];
+	/* line 2: guest liveness (guest writes). A VM's guest process that starts afresh writes
+	 * a new guest_epoch; the host releases what the previous one left (sessions, resources,
+	 * queue pairs) and answers with host_reset_ack = guest_epoch. */
 	uint64_t guest_epoch;
 	uint8_t pad2[56];
 	uint8_t reserved1[64];
@@ -121,7 +124,10 @@ enum vshm_backing {
 struct vshm_opts {
 	uint64_t size;            /* region bytes; rounded up to a page (and to a power of two if pow2) */
 	enum vshm_backing backing;
-	const char *path;         /* VSHM_BACK_FILE: the file to create (O_EXCL) */
+	const char *path;         /* VSHM_BACK_FILE: the file to create (O_EXCL unless reuse) */
+	int reuse;                /* VSHM_BACK_FILE: open the file if it exists (it must be empty or
+				     exactly the region's size), rewrite it in place, never unlink it:
+				     a QEMU that maps it keeps seeing the same pages across restarts */
 	const char *name;         /* memfd name, for /proc/PID/fd */
 	int numa_cpu;             /* >= 0: bind the memory to the NUMA node of this CPU; -1: don't */
 	int pow2;                 /* round the size up to a power of two (ivshmem BARs need it) */
@@ -187,6 +193,9 @@ const char *vshm_region_note(const struct vshm_region *r);
 /* Host side: a new epoch (restart) and heartbeat ticks. */
 void vshm_region_host_epoch_bump(struct vshm_region *r);
 void vshm_region_host_heartbeat(struct vshm_region *r);
+/* Host side: the guest_epoch in shared memory (one load), and the answer to a reset. */
+uint64_t vshm_region_guest_epoch(const struct vshm_region *r);
+void vshm_region_reset_ack(struct vshm_region *r, uint64_t guest_epoch);
 
 #ifdef __cplusplus
 }

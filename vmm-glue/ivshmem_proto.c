@@ -382,7 +382,7 @@ int vivs_server_greet(int sock, uint16_t client_id, int shm_fd, const struct viv
 	return ret;
 }
 
-static void _client_reset(struct vivs_client *c)
+void vivs_client_init(struct vivs_client *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->sock = -1;
@@ -473,7 +473,7 @@ int vivs_client_open(const char *path, struct vivs_client *c, int timeout_ms)
 	int64_t v;
 	int fd, ret;
 
-	_client_reset(c);
+	vivs_client_init(c);
 	ret = _fill_addr(path, &sa);
 	if (ret)
 		return ret;
@@ -582,7 +582,7 @@ void vivs_client_close(struct vivs_client *c)
 	_close_fds(c->own_fds, VIVS_MAX_VECTORS);
 	for (size_t i = 0; i < c->nr_peers && i < VIVS_MAX_PEERS; i++)
 		_close_fds(c->peers[i].fds, VIVS_MAX_VECTORS);
-	_client_reset(c);
+	vivs_client_init(c);
 }
 
 const char *vivs_strerror(int err)

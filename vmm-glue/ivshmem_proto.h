@@ -122,6 +122,9 @@ int vivs_client_poll(struct vivs_client *c);
 /* The peer with this ID, or NULL. Its fds are -1 for vectors not received yet. */
 const struct vivs_peer *vivs_client_peer(const struct vivs_client *c, uint16_t id);
 
+/* A client with nothing open (socket and fds -1): safe to close. */
+void vivs_client_init(struct vivs_client *c);
+
 /* Closes the socket and every fd received; c can be opened again. */
 void vivs_client_close(struct vivs_client *c);
 

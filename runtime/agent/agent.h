@@ -40,6 +40,9 @@ struct agent_opts {
 	const char *pool_spec;
 	uint64_t spin_us;
 	const char *region_dir; /* file-backed regions (QEMU memory-backend-file) */
+	const char *plain_regions[8]; /* --plain-region FILE: served without a client socket */
+	int nr_plain;
+	uint64_t plain_poll_us;  /* longest sleep of a poller that has ivshmem-plain guests */
 	int huge;
 	const char *exec_allow; /* ':'-separated libraries or folders vaccel_exec may load */
 	int allow_guest_code;   /* exec_with_resource of a library shipped by the guest */
@@ -99,6 +102,9 @@ struct guest {
 	struct guest *hnext;          /* hand-over lists (under the poller's lock) */
 	struct guest *dnext;          /* poller's list of guests to retire */
 	int dead;                     /* socket closed: release everything */
+	int plain;                    /* ivshmem-plain region file: no socket, no doorbells */
+	uint64_t guest_epoch;         /* last guest_epoch seen in the header (reset handshake) */
+	const uint64_t *guest_epoch_word; /* where the guest writes it (shared memory) */
 	int counted;                  /* included in guest_live_count() */
 	long log_sec;                 /* rate limit of messages about this guest */
 	uint32_t log_count, log_dropped;
@@ -134,7 +140,12 @@ extern volatile int agent_verbose;
 	} while (0)
 
 /* guest.c */
-int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, struct guest **out);
+/* plain_path: an ivshmem-plain region file (sock is -1), else NULL and sock is the client. */
+int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, const char *plain_path,
+		 struct guest **out);
+/* A new guest process announced itself with epoch: release the old one's state, re-format
+ * the queue pairs, answer in the header. 0 or -errno (the guest is then marked broken). */
+int guest_reset(struct guest *g, uint64_t epoch);
 void guest_release_host_state(struct guest *g);
 void guest_destroy(struct guest *g);
 /* Guests created and not yet destroyed (a closed guest counts until its poller retires it). */

@@ -10,7 +10,8 @@
 #include "runtime/agent/agent.h"
 #include "vmm-glue/ivshmem_proto.h"
 
-static int _build_region(const struct agent_opts *o, struct guest *g, int numa_cpu)
+static int _build_region(const struct agent_opts *o, struct guest *g, int numa_cpu,
+			 const char *plain_path)
 {
 	struct vshm_layout l;
 	struct vshm_err err;
@@ -36,7 +37,13 @@ static int _build_region(const struct agent_opts *o, struct guest *g, int numa_c
 		agent_log("bad --pool '%s': %s\n", o->pool_spec, err.msg);
 		return ret;
 	}
-	if (o->region_dir) {
+	if (plain_path) {
+		/* QEMU maps this file (memory-backend-file); an agent restarted on the same
+		 * file rewrites it in place with a new epoch, which the VM's guest notices. */
+		ro.backing = VSHM_BACK_FILE;
+		ro.path = plain_path;
+		ro.reuse = 1;
+	} else if (o->region_dir) {
 		snprintf(path, sizeof(path), "%s/vaccel-region-%d-%u", o->region_dir, (int)getpid(), g->id);
 		ro.backing = VSHM_BACK_FILE;
 		ro.path = path;
@@ -61,7 +68,21 @@ uint32_t guest_live_count(void)
 	return __atomic_load_n(&live_guests, __ATOMIC_ACQUIRE);
 }
 
-int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, struct guest **out)
+/* Formats queue pair q and attaches the host's side (at creation and at a guest's reset). */
+static int _qp_setup(struct guest *g, uint32_t q)
+{
+	const struct vshm_area *a;
+	void *mem = vshm_region_area(g->reg, VSHM_AREA_QP, q, &a);
+	struct vtr_doorbell to_guest = {.fd = g->guest_fds[q]};
+	int ret = vtr_qp_format(mem, a->size, a->param0, a->param1);
+
+	return ret ? ret
+		   : vtr_qp_attach(&g->qps[q], mem, a->size, a->param0, a->param1, VTR_QP_HOST, -1,
+				   &to_guest);
+}
+
+int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, const char *plain_path,
+		 struct guest **out)
 {
 	struct guest *g = calloc(1, sizeof(*g));
 	struct vivs_peer host = {.id = 0};
@@ -81,32 +102,33 @@ int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, st
 	g->res = calloc(o->max_resources, sizeof(*g->res));
 	if (!g->sess || !g->res)
 		goto err;
-	ret = _build_region(o, g, o->cpus[0]);
+	g->plain = plain_path != NULL;
+	ret = _build_region(o, g, o->cpus[0], plain_path);
 	if (ret)
 		goto err;
 	for (uint32_t q = 0; q < g->nr_qps; q++) {
-		const struct vshm_area *a;
-		void *mem = vshm_region_area(g->reg, VSHM_AREA_QP, q, &a);
-		struct vtr_doorbell to_guest = {.fd = -1};
-
-		g->guest_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (g->guest_fds[q] < 0) {
-			ret = -errno;
-			goto err;
+		/* A plain-mode guest has no doorbells either way: both sides poll. */
+		if (!g->plain) {
+			g->guest_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (g->guest_fds[q] < 0) {
+				ret = -errno;
+				goto err;
+			}
 		}
-		to_guest.fd = g->guest_fds[q];
-		ret = vtr_qp_format(mem, a->size, a->param0, a->param1);
-		if (!ret)
-			ret = vtr_qp_attach(&g->qps[q], mem, a->size, a->param0, a->param1, VTR_QP_HOST,
-					    -1, &to_guest);
+		ret = _qp_setup(g, q);
 		if (ret)
 			goto err;
 		host.fds[q] = bell;
 	}
-	ret = vivs_server_greet(sock, id, vshm_region_fd(g->reg), &host, 1, g->guest_fds, g->nr_qps);
-	if (ret) {
-		agent_log("guest %u: handshake failed: %s\n", id, strerror(-ret));
-		goto err;
+	g->guest_epoch_word = &vshm_region_header(g->reg)->guest_epoch;
+	g->guest_epoch = vshm_region_guest_epoch(g->reg);
+	if (!g->plain) {
+		ret = vivs_server_greet(sock, id, vshm_region_fd(g->reg), &host, 1, g->guest_fds,
+					g->nr_qps);
+		if (ret) {
+			agent_log("guest %u: handshake failed: %s\n", id, strerror(-ret));
+			goto err;
+		}
 	}
 	g->counted = 1;
 	__atomic_fetch_add(&live_guests, 1, __ATOMIC_ACQ_REL);
@@ -144,6 +166,26 @@ void guest_release_host_state(struct guest *g)
 	g->res_bytes = 0;
 	if (nres || nsess)
 		agent_log("guest %u: released %u session(s) and %u resource(s)\n", g->id, nsess, nres);
+}
+
+int guest_reset(struct guest *g, uint64_t epoch)
+{
+	int ret = 0;
+
+	agent_dbg("guest %u: a new guest process started (epoch %016llx)\n", g->id,
+		  (unsigned long long)epoch);
+	guest_release_host_state(g);
+	for (uint32_t q = 0; q < g->nr_qps && !ret; q++)
+		ret = _qp_setup(g, q);
+	if (ret) {
+		agent_log("guest %u: cannot reset its queue pairs: %s\n", g->id, strerror(-ret));
+		g->broken = 1;
+		return ret;
+	}
+	g->broken = 0;
+	g->guest_epoch = epoch;
+	vshm_region_reset_ack(g->reg, epoch);
+	return 0;
 }
 
 void guest_destroy(struct guest *g)

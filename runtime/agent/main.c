@@ -55,6 +55,12 @@ static void usage(FILE *f)
 		"      --pool SPEC          buffer pool classes, SIZE:COUNT,... (default %s)\n"
 		"      --spin-us N          poller busy-polls this long before it sleeps (default 50)\n"
 		"      --region-dir DIR     file-backed regions in DIR (for QEMU memory-backend-file)\n"
+		"      --plain-region FILE  serve a region in FILE for a VM with ivshmem-plain (QEMU maps\n"
+		"                           it with memory-backend-file,share=on): no socket, no\n"
+		"                           doorbells, the poller polls it. Created if missing, reused\n"
+		"                           in place if it exists. Repeat for more VMs (up to 8)\n"
+		"      --plain-poll-us N    longest sleep between polls of plain regions when idle\n"
+		"                           (default 1000; the first sleeps are 50 us)\n"
 		"      --huge               back regions with huge pages when available\n"
 		"      --exec-allow PATHS   ':'-separated libraries or folders vaccel_exec may load\n"
 		"                           (default: none, vaccel_exec is refused)\n"
@@ -87,7 +93,7 @@ static int _num(const char *s, const char *flag, long lo, long hi, long *out)
 static int _parse(int argc, char **argv, struct agent_opts *o)
 {
 	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
-	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB };
+	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL };
 	static const struct option lo[] = {
 		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
 		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
@@ -98,6 +104,8 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		{"max-guests", required_argument, 0, O_MAXG}, {"max-sessions", required_argument, 0, O_MAXS},
 		{"max-resources", required_argument, 0, O_MAXR},
 		{"max-resource-mb", required_argument, 0, O_MAXRB},
+		{"plain-region", required_argument, 0, O_PLAIN},
+		{"plain-poll-us", required_argument, 0, O_PLAINPOLL},
 		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
@@ -109,6 +117,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
+		.plain_poll_us = 1000,
 	};
 	opterr = 0; /* one line of our own for a bad flag */
 	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
@@ -148,6 +157,14 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		case O_POOL: o->pool_spec = optarg; break;
 		case O_SPIN: if (_num(optarg, "--spin-us", 0, 10000000, &v)) return -1; o->spin_us = (uint64_t)v; break;
 		case O_RDIR: o->region_dir = optarg; break;
+		case O_PLAIN:
+			if (o->nr_plain == 8 || !*optarg) {
+				fprintf(stderr, "vaccel-agent: --plain-region wants a file path (at most 8)\n");
+				return -1;
+			}
+			o->plain_regions[o->nr_plain++] = optarg;
+			break;
+		case O_PLAINPOLL: if (_num(optarg, "--plain-poll-us", 1, 1000000, &v)) return -1; o->plain_poll_us = (uint64_t)v; break;
 		case O_HUGE: o->huge = 1; break;
 		case O_EXEC: o->exec_allow = optarg; break;
 		case O_GCODE: o->allow_guest_code = 1; break;
@@ -167,6 +184,8 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 	}
 	return 0;
 }
+
+#define HEARTBEAT_MS 250 /* host_heartbeat of every region ticks this often */
 
 struct client {
 	int sock;
@@ -349,7 +368,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int lsock, lctl = -1, sfd, ret;
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	double t_start = _now_s();
+	double t_start = _now_s(), t_hb = 0;
 
 	if (argc > 1 && !strcmp(argv[1], "stat"))
 		return _stat_main(argc - 1, argv + 1);
@@ -392,6 +411,29 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = sig_pipe[0];
 
+	for (int i = 0; i < o.nr_pollers; i++) {
+		ret = poller_start(&pollers[i], &o, i, o.cpus[i]);
+		if (ret) {
+			agent_log("cannot start poller %d: %s\n", i, strerror(-ret));
+			return 1;
+		}
+	/* ivshmem-plain regions: guests without a socket, served until the agent stops. They
+	 * sit in the client table with socket -1 (poll ignores it) so their IDs stay taken. */
+	for (int i = 0; i < o.nr_plain; i++) {
+		struct poller *p = &pollers[i % o.nr_pollers];
+		struct guest *g;
+		int id = _next_id(cl, ncl, &next_id);
+
+		ret = id < 0 ? -ENOSPC : guest_create(&o, (uint16_t)id, -1, p->bell, o.plain_regions[i], &g);
+		if (ret) {
+			agent_log("cannot serve plain region %s: %s\n", o.plain_regions[i], strerror(-ret));
+			return 1;
+		}
+		cl[ncl++] = (struct client){.sock = -1, .g = g};
+		agent_log("guest %d: serving ivshmem-plain region %s (%llu bytes, poller %d)\n", id,
+			  o.plain_regions[i], (unsigned long long)vshm_region_size(g->reg), p->idx);
+		poller_add(p, g);
+	}
 	lsock = vivs_listen(o.socket_path, 64);
 	if (lsock < 0) {
 		agent_log("cannot listen on %s: %s\n", o.socket_path, strerror(-lsock));
@@ -406,12 +448,6 @@ int main(int argc, char **argv)
 			  o.socket_path, strerror(-ret));
 		lctl = -1;
 	}
-	for (int i = 0; i < o.nr_pollers; i++) {
-		ret = poller_start(&pollers[i], &o, i, o.cpus[i]);
-		if (ret) {
-			agent_log("cannot start poller %d: %s\n", i, strerror(-ret));
-			return 1;
-		}
 	}
 	agent_log("listening on %s (%d poller(s), %u queue pairs per guest, pool %s)\n", o.socket_path,
 		  o.nr_pollers, o.qps, o.pool_spec);
@@ -424,7 +460,14 @@ int main(int argc, char **argv)
 			pfd[2 + i] = (struct pollfd){.fd = cl[i].sock, .events = POLLIN};
 		/* Last, so the clients' indices stay 2 + i; fd -1 is ignored by poll. */
 		pfd[2 + ncl] = (struct pollfd){.fd = lctl, .events = POLLIN};
-		if (poll(pfd, 3 + ncl, -1) < 0) {
+		/* The heartbeat a VM's guest watches (it has no socket to see us go): ticked
+		 * here, not by pollers, so a long request does not look like a dead agent. */
+		if (_now_s() - t_hb >= HEARTBEAT_MS / 1000.0) {
+			for (size_t i = 0; i < ncl; i++)
+				vshm_region_host_heartbeat(cl[i].g->reg);
+			t_hb = _now_s();
+		}
+		if (poll(pfd, 3 + ncl, HEARTBEAT_MS) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s\n", strerror(errno));
@@ -478,7 +521,7 @@ int main(int argc, char **argv)
 				if (pollers[i].nr_guests < p->nr_guests)
 					p = &pollers[i];
 			struct guest *g;
-			ret = guest_create(&o, (uint16_t)id, s, p->bell, &g);
+			ret = guest_create(&o, (uint16_t)id, s, p->bell, NULL, &g);
 			if (ret) {
 				close(s);
 				continue;

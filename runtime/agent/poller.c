@@ -19,7 +19,8 @@
 
 #include "runtime/agent/agent.h"
 
-#define SLEEP_TIMEOUT_MS 1000 /* wake at least this often (heartbeat, hand-overs) */
+#define SLEEP_TIMEOUT_MS 1000 /* wake at least this often (hand-overs, stop) */
+#define PLAIN_FIRST_NS 50000ull /* first sleep of a poller with ivshmem-plain guests */
 
 struct sleeper {
 	int use_uring;
@@ -199,6 +200,11 @@ static uint32_t _pass(struct poller *p)
 	uint32_t served = 0;
 
 	for (struct guest *g = p->guests; g; g = g->next) {
+		/* A VM's new guest process announces itself by writing a new guest_epoch: what
+		 * the previous one left is released and the queue pairs start afresh. */
+		uint64_t epoch = vshm_load_acquire(g->guest_epoch_word);
+		if (__builtin_expect(epoch != g->guest_epoch, 0))
+			guest_reset(g, epoch);
 		if (g->broken)
 			continue;
 		for (uint32_t q = 0; q < g->nr_qps; q++) {
@@ -269,23 +275,23 @@ static void _count_wakeup(struct poller *p)
 		p->control_wakeups++;
 }
 
-static void _sleep_inner(struct poller *p, struct sleeper *s);
+static void _sleep_inner(struct poller *p, struct sleeper *s, uint64_t timeout_ns);
 
-static void _sleep(struct poller *p, struct sleeper *s)
+static void _sleep(struct poller *p, struct sleeper *s, uint64_t timeout_ns)
 {
 	uint64_t t0 = _now_ns();
 
 	p->stats.sleeps++;
-	_sleep_inner(p, s);
+	_sleep_inner(p, s, timeout_ns);
 	p->asleep_ns += _now_ns() - t0;
 }
 
-static void _sleep_inner(struct poller *p, struct sleeper *s)
+static void _sleep_inner(struct poller *p, struct sleeper *s, uint64_t timeout_ns)
 {
 	if (s->use_uring) {
 		struct io_uring_cqe *cqe;
-		struct __kernel_timespec ts = {.tv_sec = SLEEP_TIMEOUT_MS / 1000,
-					       .tv_nsec = (SLEEP_TIMEOUT_MS % 1000) * 1000000L};
+		struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_ns / 1000000000ull),
+					       .tv_nsec = (long long)(timeout_ns % 1000000000ull)};
 		if (!s->armed) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
 			io_uring_prep_read(sqe, p->bell, &s->count, sizeof(s->count), 0);
@@ -307,7 +313,8 @@ static void _sleep_inner(struct poller *p, struct sleeper *s)
 		return;
 	}
 	struct pollfd pfd = {.fd = p->bell, .events = POLLIN};
-	if (poll(&pfd, 1, SLEEP_TIMEOUT_MS) > 0) {
+	int ms = (int)((timeout_ns + 999999) / 1000000);
+	if (poll(&pfd, 1, ms) > 0) {
 		uint64_t cnt;
 		if (read(p->bell, &cnt, sizeof(cnt)) == sizeof(cnt))
 			_count_wakeup(p);
@@ -320,6 +327,9 @@ static void *_poller_main(void *arg)
 	struct sleeper s = {0};
 	uint64_t spin = (uint64_t)((double)p->o->spin_us * _tsc_per_us());
 	uint64_t last_work = __rdtsc();
+	uint64_t plain_max = p->o->plain_poll_us * 1000ull;
+	uint64_t plain_first = PLAIN_FIRST_NS < plain_max ? PLAIN_FIRST_NS : plain_max;
+	uint64_t plain_ns = plain_first;
 	int ret;
 
 	p->start_ns = _now_ns();
@@ -347,6 +357,7 @@ static void *_poller_main(void *arg)
 		if (n) {
 			p->stats.busy_passes++;
 			last_work = __rdtsc();
+			plain_ns = plain_first;
 			continue;
 		}
 		if (__rdtsc() - last_work < spin) {
@@ -355,7 +366,14 @@ static void *_poller_main(void *arg)
 		}
 		if (_announce(p))
 			continue;
-		_sleep(p, &s);
+		/* ivshmem-plain guests cannot ring: sleep briefly, longer and longer while idle,
+		 * up to --plain-poll-us. Otherwise only a doorbell or the heartbeat wakes us. */
+		int plain = 0;
+		for (struct guest *g = p->guests; g && !plain; g = g->next)
+			plain = g->plain;
+		_sleep(p, &s, plain ? plain_ns : SLEEP_TIMEOUT_MS * 1000000ull);
+		if (plain && (plain_ns *= 2) > plain_max)
+			plain_ns = plain_max;
 		_wake_done(p);
 		last_work = __rdtsc();
 	}
