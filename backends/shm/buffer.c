@@ -88,9 +88,9 @@ static int shm_buffer_alloc(struct vaccel_session *sess, size_t size, void **ptr
 	 * init may do (it waits until no call is inside the old region).
 	 */
 	if (!pool || !shm_conn_alive(gen)) {
-		vaccel_error("[shm] vaccel_buffer_alloc: no live connection to the agent at %s "
+		vaccel_error("[shm] vaccel_buffer_alloc: no live connection to %s "
 			     "(lost or closed); a new session reconnects",
-			     shm_conn_socket_path());
+			     shm_conn_where());
 		return VACCEL_ESESS;
 	}
 	want = _request_size(pool, size);

@@ -9,11 +9,13 @@
 #include "backends/shm/conn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,10 +25,14 @@
 #include "shm/pool.h"
 #include "shm/region.h"
 #include "transport/qp.h"
+#include "vmm-glue/guest/ivshmem_guest.h"
 #include "vmm-glue/ivshmem_proto.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define WAIT_TIMEOUT_MS 1000 /* re-check the host's liveness this often while waiting */
+#define HOST_STALE_MS 3000   /* VM: a heartbeat unchanged this long means the agent is gone */
+#define BADMSG_RETRY_MS 1000 /* VM: how long a region without magic may be initialising */
+#define VM_SPIN_NS 200000    /* VM: polling step of a wait before it sleeps in 50 us steps */
 #define SMALL_ARG 256u       /* arguments up to this size travel in the table's buffer */
 
 /* One request in flight on a pair: what to do when its completion arrives. */
@@ -67,8 +73,14 @@ static struct {
 	uint64_t gen; /* connection number: a thread's cached pair is valid for one connection */
 	int lost;     /* the agent hung up: every call fails until a reconnect */
 	struct old_conn *graveyard; /* lost connections, kept mapped until shm_conn_close */
-	char path[256];
-} g_conn = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	char path[512];
+	/* Inside a VM (VACCEL_SHM_DEVICE): the ivshmem device instead of a socket. */
+	struct vivg_dev *vm;
+	int vm_lock;        /* flock'ed file: one vAccel process per device in this VM */
+	uint64_t vm_epoch;  /* the host's epoch when we attached */
+	uint64_t vm_hb;     /* last heartbeat seen (atomic), and when (ms, atomic) */
+	int64_t vm_hb_ms;
+} g_conn = {.lock = PTHREAD_MUTEX_INITIALIZER, .vm_lock = -1};
 
 static void _teardown_locked(void);
 
@@ -79,6 +91,7 @@ static void _teardown_locked(void);
  */
 struct old_conn {
 	struct vivs_client cli;
+	struct vivg_dev *vm;
 	struct vshm_region *reg;
 	struct vshm_pool *pool;
 	struct gqp *qps;
@@ -95,6 +108,31 @@ const char *shm_conn_socket_path(void)
 {
 	const char *p = getenv("VACCEL_SHM_SOCKET");
 	return p && *p ? p : "/tmp/vaccel-agent.sock";
+}
+
+const char *shm_conn_device(void)
+{
+	const char *d = getenv("VACCEL_SHM_DEVICE");
+	return d && *d ? d : NULL;
+}
+
+const char *shm_conn_where(void)
+{
+	static __thread char buf[600];
+	const char *dev = shm_conn_device();
+
+	if (dev)
+		snprintf(buf, sizeof(buf), "ivshmem device %s", dev);
+	else
+		snprintf(buf, sizeof(buf), "the agent at %s", shm_conn_socket_path());
+	return buf;
+}
+
+static int64_t _now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void _thread_exit(void *arg)
@@ -137,12 +175,243 @@ static void _qps_free(void)
 	g_conn.qps = NULL;
 }
 
+/* The region of a connection: an ivshmem device's (closing it unmaps the BARs) or our own. */
+static void _region_close(struct vshm_region *reg, struct vivg_dev *vm)
+{
+	if (vm)
+		vivg_close(vm); /* owns reg */
+	else
+		vshm_region_close(reg);
+}
+
+/*
+ * Inside a VM: one vAccel process per ivshmem device, enforced with a lock file in the
+ * guest (the pool's allocator lives in the process, so two processes would hand out the
+ * same buffers). The lock dies with the process, so the next one may take over.
+ */
+static int _vm_lock(const char *devname)
+{
+	const char *dir = getenv("VACCEL_SHM_LOCK_DIR");
+	char path[512];
+
+	if (g_conn.vm_lock >= 0)
+		return 0; /* reconnecting: still ours */
+	snprintf(path, sizeof(path), "%s/vaccel-ivshmem-%s.lock", dir && *dir ? dir : "/tmp", devname);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		vaccel_error("[shm] cannot open the device lock %s: %s (set VACCEL_SHM_LOCK_DIR to a "
+			     "writable folder)", path, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK) {
+			vaccel_error("[shm] ivshmem device %s is in use by another vAccel process in this "
+				     "VM (one process per device; give the VM another device for more)",
+				     devname);
+			return -EADDRINUSE;
+		}
+		vaccel_error("[shm] cannot lock %s: %s", path, strerror(e));
+		return -e;
+	}
+	g_conn.vm_lock = fd;
+	return 0;
+}
+
+/*
+ * The reset handshake: a new guest epoch in the header, answered by the host once it has
+ * released what an earlier process of this VM left and formatted the queue pairs afresh.
+ */
+static int _vm_reset(int doorbell)
+{
+	struct vshm_header *h = g_conn.vm->mem;
+	uint64_t epoch;
+	int64_t t0 = _now_ms();
+
+	do {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		epoch = ((uint64_t)t.tv_sec << 32) ^ (uint64_t)t.tv_nsec ^ ((uint64_t)getpid() << 16);
+	} while (epoch == 0 || epoch == vshm_load_acquire(&h->guest_epoch));
+	vshm_store_release(&h->guest_epoch, epoch);
+	while (vshm_load_acquire(&h->host_reset_ack) != epoch) {
+		if (doorbell)
+			vivg_ring(g_conn.vm, 0, 0); /* wakes a sleeping poller */
+		if (_now_ms() - t0 > CONNECT_TIMEOUT_MS) {
+			vaccel_error("[shm] no vAccel agent answers on %s within %d ms: %s", g_conn.path, CONNECT_TIMEOUT_MS,
+				     doorbell ? "is the agent that QEMU's ivshmem chardev connects to "
+						"still running?"
+					      : "is vaccel-agent running with --plain-region on the "
+						"file QEMU maps?");
+			return -ETIMEDOUT;
+		}
+		usleep(doorbell ? 1000 : 200);
+	}
+	g_conn.vm_epoch = vshm_load_acquire(&h->host_epoch);
+	__atomic_store_n(&g_conn.vm_hb, vshm_load_acquire(&h->host_heartbeat), __ATOMIC_RELAXED);
+	__atomic_store_n(&g_conn.vm_hb_ms, _now_ms(), __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int _count_qps_locked(void);
+static int _attach_locked(const struct vivs_peer *host, int vm_doorbell);
+
+/* Frees the current connection's pairs, pool, region (or device) and socket. */
+static void _close_current_locked(void)
+{
+	_qps_free();
+	vshm_pool_close(g_conn.pool);
+	g_conn.pool = NULL;
+	_region_close(g_conn.reg, g_conn.vm);
+	g_conn.reg = NULL;
+	g_conn.vm = NULL;
+	vivs_client_close(&g_conn.cli);
+}
+
+/* Inside a VM: the region is the ivshmem device's BAR2; BAR0's doorbell wakes the host. */
+static int _connect_vm_locked(const char *dev)
+{
+	struct vivg_opts vo = {0};
+	struct vshm_err err = {{0}};
+	char found[480], sysfs[480];
+	const char *name;
+	int ret;
+
+	vivs_client_init(&g_conn.cli); /* no socket in a VM */
+	if (!strcmp(dev, "auto")) {
+		ret = vivg_find(NULL, found, sizeof(found));
+		if (ret) {
+			vaccel_error("[shm] VACCEL_SHM_DEVICE=auto: %s", ret == -ENODEV
+				     ? "no ivshmem device (1af4:1110) in this VM: start QEMU with "
+				       "-device ivshmem-plain or ivshmem-doorbell"
+				     : strerror(-ret));
+			return ret;
+		}
+		dev = found;
+	}
+	/* A PCI address (0000:00:04.0) or its sysfs folder. */
+	name = strrchr(dev, '/');
+	if (name) {
+		snprintf(sysfs, sizeof(sysfs), "%.*s", (int)(name - dev), dev);
+		vo.sysfs = sysfs;
+		name++;
+	} else {
+		name = dev;
+	}
+	vo.device = name;
+	snprintf(g_conn.path, sizeof(g_conn.path), "ivshmem device %s", name);
+	ret = _vm_lock(name);
+	if (ret)
+		return ret;
+	/* A bad magic may be an agent (re)starting on the region right now: give it a moment. */
+	for (int64_t t0 = _now_ms();;) {
+		ret = vivg_open(&vo, &g_conn.vm, NULL, &err);
+		if (ret != -EBADMSG || _now_ms() - t0 > BADMSG_RETRY_MS)
+			break;
+		usleep(20000);
+	}
+	if (ret) {
+		vaccel_error("[shm] ivshmem device %s: %s%s%s", name, vivg_strerror(ret),
+			     err.msg[0] ? ": " : "", err.msg);
+		return ret;
+	}
+	g_conn.reg = g_conn.vm->region;
+	int id = vivg_own_id(g_conn.vm);
+	int doorbell = id >= 1 && id < 0xffff; /* ivshmem-plain reads -1 (or 0): no server */
+	ret = _vm_reset(doorbell);
+	if (ret)
+		return ret;
+	ret = _count_qps_locked();
+	if (ret)
+		return ret;
+	ret = _attach_locked(NULL, doorbell);
+	if (ret)
+		return ret;
+	vaccel_debug("[shm] ivshmem device %s: %s mode, peer %d, %u queue pairs", name,
+		     doorbell ? "doorbell" : "plain", doorbell ? id : -1, g_conn.nr_qps);
+	return 0;
+}
+
+/* How many queue pairs the region's (validated, private) layout has; -EPROTO if unusable. */
+static int _count_qps_locked(void)
+{
+	const struct vshm_layout *l = vshm_region_layout(g_conn.reg);
+
+	g_conn.nr_qps = 0;
+	while (vshm_layout_find(l, VSHM_AREA_QP, g_conn.nr_qps))
+		g_conn.nr_qps++;
+	if (g_conn.nr_qps == 0 || g_conn.nr_qps > VIVS_MAX_VECTORS) {
+		vaccel_error("[shm] region from %s has %u queue pairs", g_conn.path, g_conn.nr_qps);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * The pool and the queue pairs over g_conn.reg. Doorbells: the agent's eventfds (host, a
+ * local process), BAR0's doorbell register (a VM in doorbell mode) or none (plain mode:
+ * the host polls). Inside a VM nothing wakes us, so waits poll (vtr_qp_wait, wait_fd -1).
+ */
+static int _attach_locked(const struct vivs_peer *host, int vm_doorbell)
+{
+	int ret = vshm_pool_open(g_conn.reg, &g_conn.pool);
+
+	if (ret) {
+		vaccel_error("[shm] region from %s has no usable buffer pool: %s", g_conn.path, strerror(-ret));
+		return ret;
+	}
+	g_conn.qps = calloc(g_conn.nr_qps, sizeof(*g_conn.qps));
+	if (!g_conn.qps)
+		return -ENOMEM;
+	for (uint32_t q = 0; q < g_conn.nr_qps; q++) {
+		const struct vshm_area *a;
+		void *mem = vshm_region_area(g_conn.reg, VSHM_AREA_QP, q, &a);
+		struct vtr_doorbell db = {.fd = host ? host->fds[q] : -1};
+
+		if (vm_doorbell) {
+			/* Host peer 0; all its vectors are one bell, so vector 0 serves every pair. */
+			db.reg = &g_conn.vm->regs[VIVG_REG_DOORBELL / 4];
+			db.reg_value = 0;
+		}
+		ret = vtr_qp_attach(&g_conn.qps[q].qp, mem, a->size, a->param0, a->param1, VTR_QP_GUEST,
+				    host ? g_conn.cli.own_fds[q] : -1, &db);
+		if (ret) {
+			vaccel_error("[shm] queue pair %u from %s is unusable: %s", q, g_conn.path, strerror(-ret));
+			return ret;
+		}
+		/* A sleeping thread sees a hang-up of the socket (-1 in a VM: the heartbeat). */
+		g_conn.qps[q].qp.watch_fd = g_conn.cli.sock;
+		/* In a VM nothing can wake us, and a host poller woken by our doorbell takes tens
+		 * of microseconds: poll that long before the wait falls back to short sleeps. */
+		if (!host)
+			vtr_qp_set_spin_ns(&g_conn.qps[q].qp, VM_SPIN_NS);
+		pthread_mutex_init(&g_conn.qps[q].lock, NULL);
+		ret = _qp_slots_init(&g_conn.qps[q]);
+		if (ret)
+			return ret;
+	}
+	pthread_key_create(&g_conn.key, _thread_exit);
+	g_conn.gen++;
+	__atomic_store_n(&g_conn.lost, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&g_conn.up, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int _connect_locked(void)
 {
 	struct vshm_err err;
-	const struct vshm_layout *l;
+	const struct vivs_peer *host;
+	const char *dev = shm_conn_device();
 	int ret;
 
+	if (dev) {
+		ret = _connect_vm_locked(dev);
+		if (ret)
+			goto err;
+		return 0;
+	}
 	snprintf(g_conn.path, sizeof(g_conn.path), "%s", shm_conn_socket_path());
 	ret = vivs_client_open(g_conn.path, &g_conn.cli, CONNECT_TIMEOUT_MS);
 	if (ret) {
@@ -158,64 +427,25 @@ static int _connect_locked(void)
 		vaccel_error("[shm] agent at %s handed over an unusable region: %s", g_conn.path, err.msg);
 		goto err;
 	}
-	l = vshm_region_layout(g_conn.reg);
-	g_conn.nr_qps = 0;
-	while (vshm_layout_find(l, VSHM_AREA_QP, g_conn.nr_qps))
-		g_conn.nr_qps++;
-	if (g_conn.nr_qps == 0 || g_conn.nr_qps > VIVS_MAX_VECTORS) {
-		vaccel_error("[shm] region from %s has %u queue pairs", g_conn.path, g_conn.nr_qps);
-		ret = -EPROTO;
+	ret = _count_qps_locked();
+	if (ret)
 		goto err;
-	}
 	ret = vivs_client_read_peers(&g_conn.cli, g_conn.nr_qps, CONNECT_TIMEOUT_MS);
-	const struct vivs_peer *host = ret ? NULL : vivs_client_peer(&g_conn.cli, 0);
+	host = ret ? NULL : vivs_client_peer(&g_conn.cli, 0);
 	if (!host) {
 		vaccel_error("[shm] agent at %s did not send its doorbells: %s", g_conn.path,
 			     strerror(ret ? -ret : EPROTO));
 		ret = ret ? ret : -EPROTO;
 		goto err;
 	}
-	ret = vshm_pool_open(g_conn.reg, &g_conn.pool);
-	if (ret) {
-		vaccel_error("[shm] region from %s has no usable buffer pool: %s", g_conn.path, strerror(-ret));
+	ret = _attach_locked(host, 0);
+	if (ret)
 		goto err;
-	}
-	g_conn.qps = calloc(g_conn.nr_qps, sizeof(*g_conn.qps));
-	if (!g_conn.qps) {
-		ret = -ENOMEM;
-		goto err;
-	}
-	for (uint32_t q = 0; q < g_conn.nr_qps; q++) {
-		const struct vshm_area *a;
-		void *mem = vshm_region_area(g_conn.reg, VSHM_AREA_QP, q, &a);
-		struct vtr_doorbell db = {.fd = host->fds[q]};
-
-		ret = vtr_qp_attach(&g_conn.qps[q].qp, mem, a->size, a->param0, a->param1, VTR_QP_GUEST,
-				    g_conn.cli.own_fds[q], &db);
-		if (ret) {
-			vaccel_error("[shm] queue pair %u from %s is unusable: %s", q, g_conn.path, strerror(-ret));
-			goto err;
-		}
-		g_conn.qps[q].qp.watch_fd = g_conn.cli.sock; /* a sleeping thread sees a hang-up */
-		pthread_mutex_init(&g_conn.qps[q].lock, NULL);
-		ret = _qp_slots_init(&g_conn.qps[q]);
-		if (ret)
-			goto err;
-	}
-	pthread_key_create(&g_conn.key, _thread_exit);
-	g_conn.gen++;
-	__atomic_store_n(&g_conn.lost, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&g_conn.up, 1, __ATOMIC_RELEASE);
 	vaccel_debug("[shm] connected to %s as peer %u: %u queue pairs", g_conn.path, g_conn.cli.id,
 		     g_conn.nr_qps);
 	return 0;
 err:
-	_qps_free();
-	vshm_pool_close(g_conn.pool);
-	g_conn.pool = NULL;
-	vshm_region_close(g_conn.reg);
-	g_conn.reg = NULL;
-	vivs_client_close(&g_conn.cli);
+	_close_current_locked();
 	return ret;
 }
 
@@ -247,12 +477,14 @@ int shm_conn_ensure(void)
 			pthread_mutex_unlock(&g_conn.lock);
 			return -ENOMEM;
 		}
-		*o = (struct old_conn){.cli = g_conn.cli, .reg = g_conn.reg, .pool = g_conn.pool,
-				       .qps = g_conn.qps, .nr_qps = g_conn.nr_qps, .next = g_conn.graveyard};
+		*o = (struct old_conn){.cli = g_conn.cli, .vm = g_conn.vm, .reg = g_conn.reg,
+				       .pool = g_conn.pool, .qps = g_conn.qps, .nr_qps = g_conn.nr_qps,
+				       .next = g_conn.graveyard};
 		g_conn.graveyard = o;
 		g_conn.qps = NULL;
 		g_conn.pool = NULL;
 		g_conn.reg = NULL;
+		g_conn.vm = NULL;
 		__atomic_store_n(&g_conn.up, 0, __ATOMIC_RELEASE);
 	}
 	if (!g_conn.up)
@@ -272,7 +504,7 @@ static void _bury(struct old_conn *o)
 		}
 		free(o->qps);
 		vshm_pool_close(o->pool);
-		vshm_region_close(o->reg);
+		_region_close(o->reg, o->vm);
 		vivs_client_close(&o->cli);
 		free(o);
 		o = n;
@@ -283,16 +515,15 @@ static void _teardown_locked(void)
 {
 	_bury(g_conn.graveyard);
 	g_conn.graveyard = NULL;
-	if (!g_conn.up)
-		return;
-	__atomic_store_n(&g_conn.up, 0, __ATOMIC_RELEASE);
-	_qps_free();
-	vshm_pool_close(g_conn.pool);
-	g_conn.pool = NULL;
-	vshm_region_close(g_conn.reg);
-	g_conn.reg = NULL;
-	vivs_client_close(&g_conn.cli);
-	pthread_key_delete(g_conn.key);
+	if (g_conn.up) {
+		__atomic_store_n(&g_conn.up, 0, __ATOMIC_RELEASE);
+		_close_current_locked();
+		pthread_key_delete(g_conn.key);
+	}
+	if (g_conn.vm_lock >= 0) {
+		close(g_conn.vm_lock); /* the next process of this VM may take the device */
+		g_conn.vm_lock = -1;
+	}
 }
 
 void shm_conn_close(void)
@@ -302,11 +533,33 @@ void shm_conn_close(void)
 	pthread_mutex_unlock(&g_conn.lock);
 }
 
+/*
+ * Inside a VM: 1 if the agent restarted (a new host epoch) or its heartbeat has not moved
+ * for HOST_STALE_MS. Called after waits time out, from any thread.
+ */
+static int _vm_host_gone(void)
+{
+	const struct vshm_header *h = g_conn.vm->mem;
+	uint64_t hb = vshm_load_acquire(&h->host_heartbeat);
+	int64_t now = _now_ms();
+
+	if (vshm_load_acquire(&h->host_epoch) != g_conn.vm_epoch)
+		return 1;
+	if (hb != __atomic_load_n(&g_conn.vm_hb, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&g_conn.vm_hb, hb, __ATOMIC_RELAXED);
+		__atomic_store_n(&g_conn.vm_hb_ms, now, __ATOMIC_RELAXED);
+		return 0;
+	}
+	return now - __atomic_load_n(&g_conn.vm_hb_ms, __ATOMIC_RELAXED) > HOST_STALE_MS;
+}
+
 /* 1 if the agent's end of the socket is closed (it exited or was killed). */
 static int _host_gone(void)
 {
 	struct pollfd p = {.fd = g_conn.cli.sock, .events = POLLRDHUP};
 
+	if (g_conn.vm)
+		return _vm_host_gone();
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
@@ -338,6 +591,13 @@ static int _enter(void)
 		return -ENOTCONN;
 	if (__atomic_load_n(&g_conn.lost, __ATOMIC_RELAXED))
 		return -ECONNRESET;
+	/* In a VM, an agent restarted on the same region rewrote it under us: a call must not
+	 * go into its fresh rings with our old indices. One load of a read-mostly line. */
+	if (g_conn.vm && vshm_load_relaxed(&((const struct vshm_header *)g_conn.vm->mem)->host_epoch) !=
+				 g_conn.vm_epoch) {
+		_lose();
+		return -ECONNRESET;
+	}
 	return 0;
 }
 

@@ -26,6 +26,11 @@ struct shm_io {
 int shm_conn_ensure(void);
 void shm_conn_close(void);
 const char *shm_conn_socket_path(void);
+/* VACCEL_SHM_DEVICE: inside a VM, the ivshmem device to use ("auto": the first one, or a PCI
+ * address, or its sysfs folder) instead of the socket. NULL when unset. */
+const char *shm_conn_device(void);
+/* "the agent at SOCKET" or "ivshmem device DEV", for messages (per-thread buffer). */
+const char *shm_conn_where(void);
 
 struct vshm_pool;
 /* The connection's buffer pool and region base (NULL while not connected). */

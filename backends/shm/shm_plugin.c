@@ -46,13 +46,13 @@ static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
 	int ret = shm_conn_ensure();
 
 	if (ret == -EBUSY) {
-		vaccel_error("[shm] the agent at %s was lost and calls on the old connection are "
-			     "still in progress; retry when they have failed", shm_conn_socket_path());
+		vaccel_error("[shm] %s was lost and calls on the old connection are "
+			     "still in progress; retry when they have failed", shm_conn_where());
 		return VACCEL_EBUSY;
 	}
 	if (ret) {
-		vaccel_error("[shm] session init failed: no connection to the agent at %s",
-			     shm_conn_socket_path());
+		vaccel_error("[shm] session init failed: no connection to %s",
+			     shm_conn_where());
 		return ret == -EACCES ? VACCEL_EACCES : VACCEL_EIO;
 	}
 	int64_t id = shm_call(VTR_OP_SESS_INIT, 0, flags, NULL, 0, NULL, 0);
