@@ -12,36 +12,11 @@
 # this test FAILS (never a silent pass).
 #
 # usage: vm_boot_test.sh BUILD_IMAGE RUN_GUEST VM_PROBE VM_HOST_REGION
+# (vm_common.sh, beside it, must be in the test's data)
 set -euo pipefail
 
 builder=$1 runner=$2 probe=$3 hostreg=$4
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
-command -v qemu-system-x86_64 >/dev/null ||
-	fail "qemu-system-x86_64 not found: run tools/setup (it installs qemu-system-x86)"
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
-
-# The kernel cache: outside the test's tmp folder when the sandbox lets us write there, so
-# only the first run on a machine downloads (a few seconds); otherwise per run.
-cache=${VACCEL_VM_CACHE:-}
-if [ -z "$cache" ]; then
-	# Bazel may point HOME at the test's tmp folder: also try the user's real home.
-	realhome=$(getent passwd "$(id -u)" | cut -d: -f6 || true)
-	for c in "${XDG_CACHE_HOME:-}" "${realhome:+$realhome/.cache}" "${HOME:-}/.cache"; do
-		[ -n "$c" ] || continue
-		if mkdir -p "$c/vaccel-vm" 2>/dev/null && [ -w "$c/vaccel-vm" ]; then
-			cache=$c/vaccel-vm
-			break
-		fi
-	done
-	[ -n "$cache" ] || cache=$tmp/vm-cache
-fi
-echo "kernel cache: $cache (HOME=${HOME:-unset})"
+. "$(dirname "$0")/vm_common.sh"
 
 t0=$(now)
 "$builder" --cache "$cache" "$tmp/image" "$probe=/bin/vm_probe" ||

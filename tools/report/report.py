@@ -63,6 +63,10 @@ ROWS = [
     ("sgemm 512 overhead, copied (e2e)", "e2e.sgemm512_copy_overhead_pct", "%", None, None,
      None, None, None),
     ("local sgemm 512", "local.sgemm512_gflops", "GFLOP/s", None, None, None, None, None),
+    ("vm noop p50, ivshmem-plain", "vm.noop_p50_ns", "ns", "host process p50",
+     "vm.host_noop_p50_ns", None, "ours/base", None),
+    ("vm noop p50, doorbell wake-up", "vm.noop_doorbell_p50_ns", "ns",
+     "host process, poller asleep", "vm.host_noop_asleep_p50_ns", None, "ours/base", None),
     ("idle agent CPU", "agent.idle_cpu_pct", "% of a core", None, None, None, None,
      ("<", 1, "value")),
 ]

@@ -9,7 +9,7 @@ usage() {
 	cat <<EOF
 usage: $prog --kernel FILE --initrd FILE (--mode plain --region FILE | --mode doorbell --socket PATH)
              [--append WORDS] [--timeout S] [--accel auto|kvm|tcg] [--vectors N] [--mem MB]
-             [--qemu PATH] [--print]
+             [--qemu PATH] [--pidfile FILE] [--print]
 
   --mode plain     -object memory-backend-file,share=on,mem-path=FILE + ivshmem-plain:
                    the region file (under /dev/shm, size a power of two) is BAR2.
@@ -19,6 +19,8 @@ usage: $prog --kernel FILE --initrd FILE (--mode plain --region FILE | --mode do
   --timeout S      host-side limit: QEMU is killed after S seconds (exit 124); default 60
   --accel          auto (default): KVM only when /proc/cpuinfo shows vmx or svm AND a short
                    trial boot of this guest finishes; otherwise TCG. The choice goes to stderr.
+  --pidfile FILE   QEMU writes its process ID there (to kill the VM from outside: QEMU
+                   runs in timeout's own process group, not the caller's)
   --print          print the command (one argument per line, shell-quoted) and exit
 Without --print, QEMU's console (the guest's output) goes to stdout; the exit status is
 QEMU's (0 after the guest powers off), 124 on timeout.
@@ -31,12 +33,13 @@ die() {
 }
 
 qemu=${QEMU:-qemu-system-x86_64}
+pidfile=
 mode= region= socket= kernel= initrd= append= timeout=60 accel=auto print=0 vectors=1 mem=256
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	--print) print=1; shift; continue ;;
-	--mode | --region | --socket | --kernel | --initrd | --append | --timeout | --accel | --vectors | --mem | --qemu)
+	--mode | --region | --socket | --kernel | --initrd | --append | --timeout | --accel | --vectors | --mem | --qemu | --pidfile)
 		[ $# -ge 2 ] || die "$1 needs a value" ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
@@ -52,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--vectors) vectors=$2 ;;
 	--mem) mem=$2 ;;
 	--qemu) qemu=$2 ;;
+	--pidfile) pidfile=$2 ;;
 	esac
 	shift 2
 done
@@ -113,6 +117,7 @@ kvm | tcg) echo "$prog: accelerator $accel (asked for)" >&2 ;;
 esac
 
 cmd=("${base[@]}" -accel "$accel" "${dev[@]}" -append "$cmdline")
+[ -z "$pidfile" ] || cmd+=(-pidfile "$pidfile")
 if [ "$print" = 1 ]; then
 	# One option and its value per line, quoted for a POSIX shell: paste-able as is.
 	line=
