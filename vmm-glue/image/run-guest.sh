@@ -13,8 +13,10 @@ usage: $prog --kernel FILE --initrd FILE (--mode plain --region FILE | --mode do
 
   --mode plain     -object memory-backend-file,share=on,mem-path=FILE + ivshmem-plain:
                    the region file (under /dev/shm, size a power of two) is BAR2.
-  --mode doorbell  -chardev socket,path=PATH + ivshmem-doorbell,vectors=N (default 1): the
-                   server sends the region fd and the doorbell eventfds.
+  --mode doorbell  -chardev socket,path=PATH + ivshmem-doorbell,vectors=N (default 8): the
+                   server sends the region fd and the doorbell eventfds. With vaccel-agent
+                   N must be at least its --qps (default 8): it sends one eventfd per queue
+                   pair and QEMU refuses more than N.
   --append WORDS   added to "console=ttyS0 panic=-1 quiet" (e.g. run="/bin/vm_probe")
   --timeout S      host-side limit: QEMU is killed after S seconds (exit 124); default 60
   --accel          auto (default): KVM only when /proc/cpuinfo shows vmx or svm AND a short
@@ -34,7 +36,7 @@ die() {
 
 qemu=${QEMU:-qemu-system-x86_64}
 pidfile=
-mode= region= socket= kernel= initrd= append= timeout=60 accel=auto print=0 vectors=1 mem=256
+mode= region= socket= kernel= initrd= append= timeout=60 accel=auto print=0 vectors=8 mem=256
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
