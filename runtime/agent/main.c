@@ -60,7 +60,7 @@ static void usage(FILE *f)
 		"                           doorbells, the poller polls it. Created if missing, reused\n"
 		"                           in place if it exists. Repeat for more VMs (up to 8)\n"
 		"      --plain-poll-us N    longest sleep between polls of plain regions when idle\n"
-		"                           (default 1000; the first sleeps are 50 us)\n"
+		"                           (default 10000; the first sleeps are 50 us)\n"
 		"      --huge               back regions with huge pages when available\n"
 		"      --exec-allow PATHS   ':'-separated libraries or folders vaccel_exec may load\n"
 		"                           (default: none, vaccel_exec is refused)\n"
@@ -117,7 +117,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
-		.plain_poll_us = 1000,
+		.plain_poll_us = 10000,
 	};
 	opterr = 0; /* one line of our own for a bad flag */
 	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
