@@ -34,6 +34,30 @@ SH
 chmod +x "$tmp/fakebin/apt-get"
 expect_err "apt-get download" env PATH="$tmp/fakebin:$PATH" "$builder" --cache "$tmp/empty" "$tmp/o"
 
+# --driver: its sources are checked first; headers that cannot be downloaded are a clear
+# error, never an image without the driver. The kernel is a cached stand-in (apt-cache
+# cannot resolve one, so the builder falls back to the cache); the stand-in apt-cache knows
+# the headers' dependencies, and apt-get refuses to download them.
+expect_err "driver source $tmp/nodrv has no vaccel_ivshmem.c" "$builder" --cache "$tmp/c" \
+	--driver --driver-src "$tmp/nodrv" "$tmp/o"
+mkdir -p "$tmp/drv" "$tmp/kc/linux-image-6.1.0-99-amd64_6.1.999-1"
+: >"$tmp/drv/vaccel_ivshmem.c"
+: >"$tmp/drv/Kbuild"
+echo "linux-image-6.1.0-99-amd64 6.1.999-1" >"$tmp/kc/linux-image-6.1.0-99-amd64_6.1.999-1/VERSION"
+: >"$tmp/kc/linux-image-6.1.0-99-amd64_6.1.999-1/vmlinux"
+cat >"$tmp/fakebin/apt-cache" <<'SH'
+#!/bin/sh
+case $1 in
+show) echo "Package: $3"; echo "Depends: linux-headers-6.1.0-99-common (= 6.1.999-1), linux-kbuild-6.1 (>= 6.1.999-1), linux-compiler-gcc-12-x86" ;;
+*) exit 100 ;;
+esac
+SH
+chmod +x "$tmp/fakebin/apt-cache"
+expect_err "apt-get download linux-headers-6.1.0-99-amd64=6.1.999-1 linux-headers-6.1.0-99-common=6.1.999-1 linux-kbuild-6.1=6.1.999-1 failed" \
+	env PATH="$tmp/fakebin:$PATH" "$builder" --cache "$tmp/kc" --driver --driver-src "$tmp/drv" "$tmp/o"
+[ ! -e "$tmp/o/initrd.cpio" ] || fail "an image was written although the driver could not be built"
+rm "$tmp/fakebin/apt-cache"
+
 # Launcher: plain mode wires the region file through memory-backend-file.
 : >"$tmp/kernel"
 : >"$tmp/initrd"

@@ -8,7 +8,8 @@ set -euo pipefail
 prog=${0##*/}
 usage() {
 	cat <<EOF
-usage: $prog [--cache DIR] [--file SRC[=GUESTPATH]]... OUTDIR [PROGRAM[=GUESTPATH] ...]
+usage: $prog [--cache DIR] [--driver [--driver-src DIR]] [--file SRC[=GUESTPATH]]...
+                OUTDIR [PROGRAM[=GUESTPATH] ...]
 
 Writes OUTDIR/kernel (a symlink to the cached kernel: an uncompressed vmlinux, which QEMU
 boots about twice as fast, or vmlinuz if extraction failed) and OUTDIR/initrd.cpio (newc).
@@ -18,6 +19,13 @@ boots about twice as fast, or vmlinuz if extraction failed) and OUTDIR/initrd.cp
               its host path; LD_LIBRARY_PATH in the guest covers their folders.
   --file      any other file (a plugin loaded with dlopen, data), default GUESTPATH = its
               host path; shared objects bring their ldd dependencies too.
+  --driver    also build the vaccel_ivshmem guest driver (write-back mapping of the
+              ivshmem BAR2) for this kernel, put it in the initramfs and load it in /init
+              before the program. Built with the kernel's own headers (linux-headers-*,
+              linux-kbuild-*: apt-get download + dpkg -x into the cache, never installed)
+              and this host's gcc-12 and make; cached by kernel version and source hash.
+              Also writes OUTDIR/vaccel_ivshmem.ko.
+  --driver-src DIR  the driver's sources (default: ../guest-driver beside this script)
   --cache DIR where the kernel download and extraction are kept
               (default \${XDG_CACHE_HOME:-\$HOME/.cache}/vaccel-vm; env VACCEL_VM_CACHE).
 Environment: BUSYBOX (a static busybox to use instead of /bin/busybox).
@@ -27,6 +35,9 @@ kernel command-line word run=... (quote it: run="/bin/prog arg; /bin/other"), pr
   VACCEL-GUEST-START
   VACCEL-GUEST-EXIT <status>
 and powers off. Without run= it only prints the markers (exit 0): a boot check.
+With --driver, /init first runs insmod vaccel_ivshmem.ko (arguments from the command-line
+word driver_args="...", e.g. driver_args="relocate=0") and prints
+  VACCEL-GUEST-DRIVER loaded     (or: VACCEL-GUEST-DRIVER failed <insmod status>)
 Boot it with vmm-glue/image/run-guest.sh.
 EOF
 }
@@ -41,6 +52,8 @@ cache=${VACCEL_VM_CACHE:-${XDG_CACHE_HOME:-${home:-/root}/.cache}/vaccel-vm}
 outdir=
 progs=()
 files=()
+driver=0
+driver_src=$(dirname "$(readlink -f "$0")")/../guest-driver
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -48,6 +61,9 @@ while [ $# -gt 0 ]; do
 	--cache=*) cache=${1#*=}; shift ;;
 	--file) [ $# -ge 2 ] || die "--file needs a path"; files+=("$2"); shift 2 ;;
 	--file=*) files+=("${1#*=}"); shift ;;
+	--driver) driver=1; shift ;;
+	--driver-src) [ $# -ge 2 ] || die "--driver-src needs a folder"; driver_src=$2; shift 2 ;;
+	--driver-src=*) driver_src=${1#*=}; shift ;;
 	--) shift; break ;;
 	-*) die "unknown option $1 (see --help)" ;;
 	*) if [ -z "$outdir" ]; then outdir=$1; else progs+=("$1"); fi; shift ;;
@@ -81,6 +97,15 @@ fi
 for t in apt-get apt-cache dpkg xz; do
 	command -v "$t" >/dev/null || die "$t not found (this builder needs Debian's apt, dpkg and xz)"
 done
+if [ "$driver" = 1 ]; then
+	for f in vaccel_ivshmem.c Kbuild; do
+		[ -f "$driver_src/$f" ] || die "driver source $driver_src has no $f (see --driver-src)"
+	done
+	for t in make gcc-12 sha256sum; do
+		command -v "$t" >/dev/null ||
+			die "$t not found: --driver builds a kernel module with make and gcc-12 (tools/setup installs them)"
+	done
+fi
 
 # --- The kernel: resolve, download and extract once per version ---------------------------
 # The metapackage's dependency names the current ABI (linux-image-6.1.0-NN-amd64); its
@@ -172,6 +197,91 @@ kernel=$kdir/vmlinux
 [ -f "$kernel" ] || kernel=$kdir/vmlinuz
 [ -f "$kernel" ] || die "cache $kdir is incomplete (remove it and rerun)"
 
+# --- The guest driver (--driver): headers, build, cache -----------------------------------
+# The kernel's ABI name (6.1.0-NN-amd64) and package version come from the cached kernel, so
+# an offline run with a cached kernel builds against that very kernel.
+read -r kpkg kver <"$kdir/VERSION" || die "cannot read $kdir/VERSION"
+kabi=${kpkg#linux-image-}
+
+# Downloads linux-headers-$kabi, the -common package it depends on and linux-kbuild-X.Y,
+# and unpacks them together (dpkg -x, never installed) into $hdir: the headers' symlinks
+# (scripts -> ../../lib/linux-kbuild-X.Y/scripts) then resolve inside it.
+fetch_headers() {
+	local tmp deps common kbuild
+	tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
+	deps=$(apt-cache show --no-all-versions "linux-headers-$kabi=$kver" 2>/dev/null |
+		sed -n 's/^Depends: //p' | head -n 1 | tr ',' '\n' | sed 's/^ *//; s/ .*//')
+	common=$(grep -m1 '^linux-headers-.*-common' <<<"$deps" || true)
+	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps" || true)
+	if [ -z "$common" ] || [ -z "$kbuild" ]; then
+		rm -rf "$tmp"
+		die "cannot resolve the headers of $kpkg $kver (apt-cache show linux-headers-$kabi=$kver: is it in the package lists? apt-get update may help)"
+	fi
+	if ! (cd "$tmp" && apt-get download "linux-headers-$kabi=$kver" "$common=$kver" \
+		"$kbuild=$kver" >download.log 2>&1); then
+		tail -n 5 "$tmp/download.log" >&2 || true
+		rm -rf "$tmp"
+		die "apt-get download linux-headers-$kabi=$kver $common=$kver $kbuild=$kver failed (is the Debian archive reachable?)"
+	fi
+	for deb in "$tmp"/*.deb; do
+		dpkg -x "$deb" "$tmp/root" 2>"$tmp/dpkg.log" || { cat "$tmp/dpkg.log" >&2; rm -rf "$tmp"; die "dpkg -x of $deb failed"; }
+	done
+	# The arch package's Makefile includes the -common one by absolute path (/usr/src/...):
+	# point it at our copy, relative to the folder make -C enters.
+	local mk=$tmp/root/usr/src/linux-headers-$kabi/Makefile
+	grep -q "^include /usr/src/$common/Makefile$" "$mk" ||
+		{ rm -rf "$tmp"; die "unexpected $mk (not 'include /usr/src/$common/Makefile'): cannot relocate the headers"; }
+	echo "include ../$common/Makefile" >"$mk"
+	echo "$kpkg $kver" >"$tmp/root/VERSION"
+	rm -rf "$hdir"
+	mv "$tmp/root" "$hdir" 2>/dev/null || [ -f "$hdir/VERSION" ] || die "cannot move the headers into $hdir"
+	rm -rf "$tmp"
+	for old in "$cache"/linux-headers-* "$cache"/vaccel_ivshmem-*; do
+		[ "$old" = "$hdir" ] || [ "$old" = "$ddir" ] || rm -rf "$old"
+	done
+}
+
+# Builds the module out of tree against $hdir in a scratch copy of the sources (the source
+# folder may be read-only, e.g. Bazel runfiles) and keeps the stripped .ko as $ko.
+build_driver() {
+	local tmp t0 vermagic
+	tmp=$(mktemp -d "$cache/.build.XXXXXX")
+	cp "$driver_src/vaccel_ivshmem.c" "$driver_src/Kbuild" "$tmp/"
+	t0=$(date +%s)
+	if ! make -C "$hdir/usr/src/linux-headers-$kabi" M="$tmp" modules >"$tmp/build.log" 2>&1; then
+		tail -n 30 "$tmp/build.log" >&2
+		rm -rf "$tmp"
+		die "building vaccel_ivshmem.ko against $kabi failed (log above)"
+	fi
+	# The debug info is most of the file and the guest has no use for it.
+	strip --strip-debug "$tmp/vaccel_ivshmem.ko" 2>/dev/null || true
+	vermagic=$(LC_ALL=C grep -aoE 'vermagic=[^ ]+' "$tmp/vaccel_ivshmem.ko" | head -n 1 || true)
+	[ "$vermagic" = "vermagic=$kabi" ] ||
+		{ rm -rf "$tmp"; die "vaccel_ivshmem.ko says '$vermagic', want vermagic=$kabi"; }
+	mkdir -p "$ddir"
+	mv "$tmp/vaccel_ivshmem.ko" "$ko"
+	rm -rf "$tmp"
+	echo "$prog: built vaccel_ivshmem.ko for $kabi in $(($(date +%s) - t0)) s" >&2
+}
+
+ko=
+if [ "$driver" = 1 ]; then
+	hdir=$cache/linux-headers-${kabi}_$kver
+	ddir=$cache/vaccel_ivshmem-${kabi}_$kver
+	hash=$(cat "$driver_src/vaccel_ivshmem.c" "$driver_src/Kbuild" | sha256sum | cut -c1-16)
+	ko=$ddir/vaccel_ivshmem-$hash.ko
+	if [ ! -f "$ko" ]; then
+		exec 9>"$cache/.lock"
+		flock 9 2>/dev/null || true
+		if [ ! -f "$hdir/VERSION" ]; then
+			echo "$prog: fetching the headers of $kpkg $kver into $hdir" >&2
+			fetch_headers
+		fi
+		[ -f "$ko" ] || build_driver
+		exec 9>&-
+	fi
+fi
+
 # --- The initramfs ------------------------------------------------------------------------
 mkdir -p "$outdir" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
@@ -208,6 +318,7 @@ put_deps() {
 	done <<<"$out"
 }
 
+[ -z "$ko" ] || put "$ko" /lib/modules/vaccel_ivshmem.ko
 runs=()
 for p in "${progs[@]+"${progs[@]}"}"; do
 	src=${p%%=*}
@@ -236,6 +347,15 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export LD_LIBRARY_PATH="$ldpath"
 export HOME=/tmp
+if [ -f /lib/modules/vaccel_ivshmem.ko ]; then
+	# The write-back BAR2 driver (build-guest-image.sh --driver), before any program maps
+	# the device.
+	if insmod /lib/modules/vaccel_ivshmem.ko \${driver_args:-}; then
+		echo "VACCEL-GUEST-DRIVER loaded"
+	else
+		echo "VACCEL-GUEST-DRIVER failed \$?"
+	fi
+fi
 echo "VACCEL-GUEST-START"
 rc=0
 if [ -n "\${run:-}" ]; then
@@ -255,4 +375,10 @@ chmod 755 "$root/init"
 mv "$outdir/initrd.cpio.tmp" "$outdir/initrd.cpio"
 ln -sfn "$kernel" "$outdir/kernel"
 echo "kernel: $outdir/kernel -> $kernel"
+if [ -n "$ko" ]; then
+	ln -sfn "$ko" "$outdir/vaccel_ivshmem.ko"
+	echo "driver: $outdir/vaccel_ivshmem.ko -> $ko"
+else
+	rm -f "$outdir/vaccel_ivshmem.ko"
+fi
 echo "initrd: $outdir/initrd.cpio ($(du -k "$outdir/initrd.cpio" | cut -f1) KiB; programs: ${runs[*]:-none})"
