@@ -1,6 +1,8 @@
 // The guest library against a fake sysfs tree (no VM): discovery by vendor/device, BAR
 // mappings, the doorbell register, and one distinct error per failure a guest can meet.
 // resource2 is a real region file made by vshm_region_create, resource0 a 256-byte file.
+// The guest driver (vmm-glue/guest-driver) is faked the way sysfs shows it: a
+// misc/vaccel-ivshmem0 folder in the device's folder, and a "node" in a fake /dev.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -71,13 +73,32 @@ class FakeSysfs : public ::testing::Test {
 		EXPECT_EQ(vshm_region_create(&o, &l, &region_, &err), 0) << err.msg;
 		return dev_;
 	}
+	// Binds the fake driver: the region moves to devdir_/vaccel-ivshmem0 (the node) and
+	// resource2 becomes zeros of the same size, so mapping the wrong file fails loudly
+	// (bad magic). make_node false: the driver is bound but its node is missing.
+	void AddDriver(const std::string &cache_mode, bool make_node = true)
+	{
+		std::string misc = dev_ + "/misc/vaccel-ivshmem0";
+		devdir_ = root_ + "/dev";
+		std::string cmd = "mkdir -p '" + misc + "' '" + devdir_ + "'";
+		ASSERT_EQ(system(cmd.c_str()), 0);
+		WriteFile(misc + "/cache_mode", cache_mode + "\n");
+		WriteFile(misc + "/size", "65536\n");
+		std::string node = devdir_ + "/vaccel-ivshmem0";
+		if (make_node)
+			ASSERT_EQ(rename((dev_ + "/resource2").c_str(), node.c_str()), 0);
+		else
+			ASSERT_EQ(unlink((dev_ + "/resource2").c_str()), 0);
+		WriteFile(dev_ + "/resource2", std::string(64 * 1024, '\0'));
+	}
 	int Open(vivg_dev **d, vshm_check *c, vshm_err *err)
 	{
 		vivg_opts o{};
 		o.sysfs = root_.c_str();
+		o.devdir = devdir_.empty() ? nullptr : devdir_.c_str();
 		return vivg_open(&o, d, c, err);
 	}
-	std::string root_, dev_;
+	std::string root_, dev_, devdir_;
 	vshm_region *region_ = nullptr;
 };
 
@@ -113,6 +134,10 @@ TEST_F(FakeSysfs, FindsMapsAndAttaches)
 	ASSERT_EQ(Open(&d, &c, &err), 0) << err.msg;
 	EXPECT_EQ(c, VSHM_OK);
 	EXPECT_EQ(d->mem_size, 64u * 1024);
+	// No driver bound: sysfs resource2, which the PCI core maps uncached.
+	EXPECT_EQ(d->bar2_via, VIVG_BAR2_SYSFS);
+	EXPECT_EQ(std::string(d->bar2_path), dev_ + "/resource2");
+	EXPECT_STREQ(d->bar2_cache, "uncached");
 	ASSERT_NE(d->regs, nullptr);
 	EXPECT_EQ(d->regs_size, 256u);
 	const vshm_area *a = nullptr;
@@ -215,6 +240,113 @@ TEST_F(FakeSysfs, UnreadableBarIsEACCES)
 	ASSERT_EQ(waitpid(pid, &st, 0), pid);
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(WEXITSTATUS(st), 0) << "3: capset failed, 1: not EACCES";
+}
+
+TEST_F(FakeSysfs, DriverNodeIsPreferred)
+{
+	AddIvshmem();
+	AddDriver("write-back");
+	vivg_dev *d = nullptr;
+	vshm_check c = VSHM_CHECK_MAX;
+	vshm_err err{};
+	ASSERT_EQ(Open(&d, &c, &err), 0) << err.msg;
+	EXPECT_EQ(c, VSHM_OK);
+	EXPECT_EQ(d->bar2_via, VIVG_BAR2_DRIVER);
+	EXPECT_STREQ(vivg_bar2_via_str(d->bar2_via), "driver");
+	EXPECT_EQ(std::string(d->bar2_path), devdir_ + "/vaccel-ivshmem0");
+	EXPECT_STREQ(d->bar2_cache, "write-back");
+	EXPECT_EQ(d->mem_size, 64u * 1024);
+	// BAR0 still comes from sysfs resource0 (registers stay uncached).
+	ASSERT_NE(d->regs, nullptr);
+	auto *raw = static_cast<uint64_t *>(vshm_region_area(d->region, VSHM_AREA_RAW, 0, nullptr));
+	ASSERT_NE(raw, nullptr);
+	raw[1] = 0xfeedull;
+	auto *host = static_cast<uint64_t *>(vshm_region_area(region_, VSHM_AREA_RAW, 0, nullptr));
+	EXPECT_EQ(host[1], 0xfeedull);
+	vivg_close(d);
+}
+
+TEST_F(FakeSysfs, DriverIgnoredWhenAskedOrWhenAFileIsNamed)
+{
+	AddIvshmem();
+	AddDriver("write-back");
+	vivg_opts o{};
+	o.sysfs = root_.c_str();
+	o.devdir = devdir_.c_str();
+	vivg_dev *d = nullptr;
+	vshm_err err{};
+	vshm_check c = VSHM_OK;
+	// no_driver: resource2, here zeros (bad magic), so the driver's node was not used.
+	o.no_driver = 1;
+	EXPECT_EQ(vivg_open(&o, &d, &c, &err), -EBADMSG);
+	EXPECT_EQ(c, VSHM_E_MAGIC);
+	EXPECT_NE(std::string(err.msg).find("0000:00:04.0/resource2)"), std::string::npos) << err.msg;
+	// A named file in the device's folder wins over the driver too.
+	o.no_driver = 0;
+	o.bar2_file = "resource2";
+	EXPECT_EQ(vivg_open(&o, &d, &c, &err), -EBADMSG);
+	// An absolute path is used as it is.
+	std::string node = devdir_ + "/vaccel-ivshmem0";
+	o.bar2_file = node.c_str();
+	ASSERT_EQ(vivg_open(&o, &d, &c, &err), 0) << err.msg;
+	EXPECT_EQ(d->bar2_via, VIVG_BAR2_PATH);
+	EXPECT_EQ(std::string(d->bar2_path), node);
+	EXPECT_STREQ(d->bar2_cache, "");
+	vivg_close(d);
+}
+
+TEST_F(FakeSysfs, DriverBoundWithoutNodeIsENOENT)
+{
+	AddIvshmem();
+	AddDriver("write-back", false);
+	vivg_dev *d = nullptr;
+	vshm_err err{};
+	EXPECT_EQ(Open(&d, nullptr, &err), -ENOENT);
+	EXPECT_EQ(d, nullptr);
+	std::string m = err.msg;
+	EXPECT_NE(m.find("vaccel_ivshmem driver is bound but"), std::string::npos) << m;
+	EXPECT_NE(m.find("/dev/vaccel-ivshmem0 does not exist"), std::string::npos) << m;
+	EXPECT_NE(m.find("devtmpfs"), std::string::npos) << m;
+}
+
+TEST_F(FakeSysfs, DriverCacheModeIsReportedAsItIs)
+{
+	// A driver that could not get write-back says so in cache_mode; the library passes
+	// that on rather than assuming.
+	AddIvshmem();
+	AddDriver("uncached-minus");
+	vivg_dev *d = nullptr;
+	vshm_err err{};
+	ASSERT_EQ(Open(&d, nullptr, &err), 0) << err.msg;
+	EXPECT_EQ(d->bar2_via, VIVG_BAR2_DRIVER);
+	EXPECT_STREQ(d->bar2_cache, "uncached-minus");
+	vivg_close(d);
+}
+
+TEST_F(FakeSysfs, MiscEntriesOfOtherDriversAreNotTheNode)
+{
+	AddIvshmem();
+	std::string cmd = "mkdir -p '" + dev_ + "/misc/vaccel-ivshmemx' '" + dev_ + "/misc/other0'";
+	ASSERT_EQ(system(cmd.c_str()), 0);
+	vivg_dev *d = nullptr;
+	vshm_err err{};
+	ASSERT_EQ(Open(&d, nullptr, &err), 0) << err.msg;
+	EXPECT_EQ(d->bar2_via, VIVG_BAR2_SYSFS);
+	vivg_close(d);
+}
+
+TEST_F(FakeSysfs, CharacterDeviceSizeComesFromLseek)
+{
+	// A device node has no st_size; its size is lseek(SEEK_END), which /dev/null
+	// reports as 0: an empty BAR, not a mapping of 0 bytes.
+	AddIvshmem();
+	vivg_opts o{};
+	o.sysfs = root_.c_str();
+	o.bar2_file = "/dev/null";
+	vivg_dev *d = nullptr;
+	vshm_err err{};
+	EXPECT_EQ(vivg_open(&o, &d, nullptr, &err), -ENODEV);
+	EXPECT_NE(std::string(err.msg).find("/dev/null is empty"), std::string::npos) << err.msg;
 }
 
 } // namespace

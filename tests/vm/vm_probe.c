@@ -3,7 +3,9 @@
  * Guest program of the VM tests: finds the ivshmem device, maps the region, validates its
  * header (vmm-glue/guest), prints the layout; optionally checks the host's pattern in RAW
  * area 0 and writes a word into RAW area 1. Each failure has its own exit code so the host
- * side can tell from the guest's console which check failed.
+ * side can tell from the guest's console which check failed. --bar2 FILE and --no-driver
+ * choose the BAR2 mapping (vivg_opts.bar2_file, no_driver) instead of the library's own
+ * choice (the vaccel_ivshmem driver's node when it is bound, else sysfs resource2).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,8 +48,8 @@ static int _exit_code(int err)
 
 static void _usage(FILE *f)
 {
-	fprintf(f, "usage: vm_probe [--sysfs DIR] [--check-pattern] [--write OFF=VALUE]\n"
-		   "                [--expect-id ID] [--ring PEER:VECTOR:COUNT]\n"
+	fprintf(f, "usage: vm_probe [--sysfs DIR] [--bar2 FILE | --no-driver] [--check-pattern]\n"
+		   "                [--write OFF=VALUE] [--expect-id ID] [--ring PEER:VECTOR:COUNT]\n"
 		   "exit: 0 ok, 2 usage, 3 no device, 4 permission, 5 BAR too small, 6 bad magic,\n"
 		   "      7 version, 8 other header defect, 9 other error, 10 no RAW area,\n"
 		   "      11 pattern mismatch, 12 doorbell (no BAR0 or wrong own ID)\n");
@@ -57,6 +59,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"sysfs", required_argument, NULL, 's'},
+		{"bar2", required_argument, NULL, 'b'},
+		{"no-driver", no_argument, NULL, 'n'},
 		{"check-pattern", no_argument, NULL, 'p'},
 		{"write", required_argument, NULL, 'w'},
 		{"expect-id", required_argument, NULL, 'i'},
@@ -76,6 +80,8 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.sysfs = optarg; break;
+		case 'b': o.bar2_file = optarg; break;
+		case 'n': o.no_driver = 1; break;
 		case 'p': check_pattern = 1; break;
 		case 'w': {
 			char *eq = strchr(optarg, '='), *end;
@@ -110,6 +116,8 @@ int main(int argc, char **argv)
 	}
 	const struct vshm_layout *l = vshm_region_layout(d->region);
 	printf("vm_probe: device %s\n", d->path);
+	printf("vm_probe: BAR2 through %s (%s, %s)\n", d->bar2_path, vivg_bar2_via_str(d->bar2_via),
+	       d->bar2_cache[0] ? d->bar2_cache : "cache mode unknown");
 	printf("vm_probe: BAR2 %" PRIu64 " bytes, BAR0 %" PRIu64 " bytes, own id %d\n", d->mem_size,
 	       d->regs_size, vivg_own_id(d));
 	printf("vm_probe: header ok: region %" PRIu64 " bytes, features 0x%" PRIx64 ", %u areas\n",

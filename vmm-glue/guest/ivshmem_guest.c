@@ -25,6 +25,21 @@ __attribute__((format(printf, 2, 3))) static void _err_set(struct vshm_err *err,
 	va_end(ap);
 }
 
+/* For messages that must fit vshm_err, where the end of a path says more than its start:
+ * printf("%s%s", _cut(p, n), _tail(p, n)) prints "..." and the last n characters of a
+ * longer path, or the whole path. */
+static const char *_tail(const char *path, size_t n)
+{
+	size_t len = strlen(path);
+
+	return len > n ? path + len - n : path;
+}
+
+static const char *_cut(const char *path, size_t n)
+{
+	return strlen(path) > n ? "..." : "";
+}
+
 /* Reads a sysfs hex attribute such as "0x1af4\n"; -1 when absent or unreadable. */
 static long _read_hex(const char *dir, const char *name)
 {
@@ -114,17 +129,15 @@ out:
 	return ret;
 }
 
-/* Maps a whole sysfs resource file MAP_SHARED; its size is the BAR's size. */
-static int _map_bar(const char *dev, const char *file, void **base, uint64_t *size,
-		    struct vshm_err *err)
+/* Maps a whole file MAP_SHARED: a sysfs resource file, whose size is the BAR's size, or a
+ * device node (the guest driver's), whose size lseek(SEEK_END) tells. */
+static int _map_file(const char *path, void **base, uint64_t *size, struct vshm_err *err)
 {
-	char path[600];
 	struct stat st;
+	off_t len;
 	void *p;
 	int fd, ret;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dev, file) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
@@ -137,12 +150,15 @@ static int _map_bar(const char *dev, const char *file, void **base, uint64_t *si
 		_err_set(err, "cannot stat %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	if (st.st_size <= 0) {
+	len = st.st_size;
+	if (S_ISCHR(st.st_mode))
+		len = lseek(fd, 0, SEEK_END);
+	if (len <= 0) {
 		close(fd);
 		_err_set(err, "%s is empty (BAR not assigned?)", path);
 		return -ENODEV;
 	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ret = p == MAP_FAILED ? -errno : 0;
 	/* The mapping keeps the BAR; the fd is not needed any more. */
 	close(fd);
@@ -151,8 +167,131 @@ static int _map_bar(const char *dev, const char *file, void **base, uint64_t *si
 		return ret;
 	}
 	*base = p;
-	*size = (uint64_t)st.st_size;
+	*size = (uint64_t)len;
 	return 0;
+}
+
+/* Reads a one-line sysfs text attribute without its newline; "" when absent. */
+static void _read_line(const char *path, char *out, size_t len)
+{
+	ssize_t n = -1;
+	int fd;
+
+	out[0] = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, out, len - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		out[0] = 0;
+		return;
+	}
+	out[n] = 0;
+	out[strcspn(out, "\n")] = 0;
+}
+
+/*
+ * The guest driver's misc device for the device folder dev: the driver registers it with
+ * the PCI device as parent, so sysfs lists it as dev/misc/vaccel-ivshmemN. Writes its name
+ * (the node's name in /dev) to name; returns 0, or -ENOENT when the driver is not bound.
+ */
+static int _driver_node(const char *dev, char *name, size_t len)
+{
+	static const char prefix[] = VIVG_DRIVER_NODE;
+	char path[600];
+	struct dirent *de;
+	int ret = -ENOENT;
+	DIR *dir;
+
+	if (snprintf(path, sizeof(path), "%s/misc", dev) >= (int)sizeof(path))
+		return -ENOENT;
+	dir = opendir(path);
+	if (!dir)
+		return -ENOENT;
+	/* One misc device per PCI device: the first match is the one. */
+	while ((de = readdir(dir))) {
+		const char *n = de->d_name + sizeof(prefix) - 1;
+
+		if (strncmp(de->d_name, prefix, sizeof(prefix) - 1) || !*n ||
+		    strspn(n, "0123456789") != strlen(n) || strlen(de->d_name) >= len)
+			continue;
+		memcpy(name, de->d_name, strlen(de->d_name) + 1);
+		ret = 0;
+		break;
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* Picks and maps BAR2 (see "Which BAR2 mapping" in the header). */
+static int _map_bar2(const struct vivg_opts *o, struct vivg_dev *d, struct vshm_err *err)
+{
+	const char *file = o->bar2_file;
+	char node[64], attr[700];
+	int ret;
+
+	if (file && file[0] == '/') {
+		d->bar2_via = VIVG_BAR2_PATH;
+		if (snprintf(d->bar2_path, sizeof(d->bar2_path), "%s", file) >=
+		    (int)sizeof(d->bar2_path))
+			return -ENAMETOOLONG;
+	} else if (!file && !o->no_driver && !_driver_node(d->path, node, sizeof(node))) {
+		const char *devdir = o->devdir ? o->devdir : VIVG_DEVDIR;
+
+		d->bar2_via = VIVG_BAR2_DRIVER;
+		if (snprintf(d->bar2_path, sizeof(d->bar2_path), "%s/%s", devdir, node) >=
+		    (int)sizeof(d->bar2_path))
+			return -ENAMETOOLONG;
+		snprintf(attr, sizeof(attr), "%s/misc/%s/cache_mode", d->path, node);
+		_read_line(attr, d->bar2_cache, sizeof(d->bar2_cache));
+		ret = _map_file(d->bar2_path, &d->mem, &d->mem_size, err);
+		if (ret == -ENOENT)
+			_err_set(err,
+				 "the vaccel_ivshmem driver is bound but %s%s does not exist: mount "
+				 "devtmpfs on /dev (or create the node); device %s%s",
+				 _cut(d->bar2_path, 60), _tail(d->bar2_path, 60), _cut(d->path, 60),
+				 _tail(d->path, 60));
+		return ret;
+	} else {
+		file = file ? file : "resource2";
+		d->bar2_via = VIVG_BAR2_SYSFS;
+		if (snprintf(d->bar2_path, sizeof(d->bar2_path), "%s/%s", d->path, file) >=
+		    (int)sizeof(d->bar2_path))
+			return -ENAMETOOLONG;
+		/* What the PCI core's mmap of a resource file gives. */
+		if (!strcmp(file, "resource2"))
+			snprintf(d->bar2_cache, sizeof(d->bar2_cache), "uncached");
+		else if (!strcmp(file, "resource2_wc"))
+			snprintf(d->bar2_cache, sizeof(d->bar2_cache), "write-combining");
+	}
+	ret = _map_file(d->bar2_path, &d->mem, &d->mem_size, err);
+	if (ret == -EINVAL && d->bar2_via == VIVG_BAR2_SYSFS &&
+	    !_driver_node(d->path, node, sizeof(node)))
+		_err_set(err, "cannot map %s%s: the vaccel_ivshmem driver owns BAR2; map /dev/%s",
+			 _cut(d->bar2_path, 100), _tail(d->bar2_path, 100), node);
+	return ret;
+}
+
+const char *vivg_bar2_via_str(enum vivg_bar2_via via)
+{
+	switch (via) {
+	case VIVG_BAR2_SYSFS:
+		return "sysfs";
+	case VIVG_BAR2_DRIVER:
+		return "driver";
+	case VIVG_BAR2_PATH:
+		return "path";
+	}
+	return "?";
+}
+
+/* The runtime's debug level (VACCEL_LOG_LEVEL=4) also shows which BAR2 mapping is used. */
+static int _debug(void)
+{
+	const char *lvl = getenv("VACCEL_LOG_LEVEL");
+
+	return lvl && atoi(lvl) >= 4;
 }
 
 /* One errno per header verdict a caller acts on differently (see the header). */
@@ -215,10 +354,13 @@ int vivg_open(const struct vivg_opts *opts, struct vivg_dev **out, enum vshm_che
 		}
 	}
 
-	ret = _map_bar(d->path, o->bar2_file ? o->bar2_file : "resource2", &d->mem, &d->mem_size,
-		       err);
+	ret = _map_bar2(o, d, err);
 	if (ret)
 		goto err;
+	if (_debug())
+		fprintf(stderr, "[ivshmem-guest] %s: BAR2 mapped through %s (%s, %s)\n", d->path,
+			d->bar2_path, vivg_bar2_via_str(d->bar2_via),
+			d->bar2_cache[0] ? d->bar2_cache : "cache mode unknown");
 	if (!o->no_regs) {
 		void *regs = NULL;
 		char path[600];
@@ -226,7 +368,7 @@ int vivg_open(const struct vivg_opts *opts, struct vivg_dev **out, enum vshm_che
 		snprintf(path, sizeof(path), "%s/resource0", d->path);
 		/* BAR0 matters only for doorbells; a tree without it still gives the region. */
 		if (access(path, F_OK) == 0) {
-			ret = _map_bar(d->path, "resource0", &regs, &d->regs_size, err);
+			ret = _map_file(path, &regs, &d->regs_size, err);
 			if (ret)
 				goto err;
 			d->regs = regs;
@@ -241,9 +383,9 @@ int vivg_open(const struct vivg_opts *opts, struct vivg_dev **out, enum vshm_che
 		*check = c;
 	if (c != VSHM_OK) {
 		if (err)
-			_err_set(err, "region rejected: %s (%llu-byte BAR, %.100s/%.20s)",
-				 vshm_check_str(c), (unsigned long long)d->mem_size, d->path,
-				 o->bar2_file ? o->bar2_file : "resource2");
+			_err_set(err, "region rejected: %s (%llu-byte BAR, %s%s)",
+				 vshm_check_str(c), (unsigned long long)d->mem_size,
+				 _cut(d->bar2_path, 60), _tail(d->bar2_path, 60));
 		ret = _check_errno(c);
 		goto err;
 	}
