@@ -156,43 +156,57 @@ int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms)
 	return 0;
 }
 
-int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms)
+int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms)
 {
 	uint64_t start = __rdtsc();
 	uint64_t polls = 0;
 	int64_t deadline = -1;
+	int ready;
 
 	for (;;) {
-		int got = vtr_qp_reap(qp, cqes, n);
-
-		if (got)
-			return got;
+		ready = _vtr_ring_ready(&qp->cq);
+		if (ready)
+			break;
 		vtr_ring_prefetch_next(&qp->cq);
 		if (++polls > VTR_RING_TIGHT_POLLS)
 			vshm_cpu_relax();
-		if ((polls & 63) || __rdtsc() - start < qp->spin_cycles)
+		if (polls & 63)
+			continue;
+		if (__rdtsc() - start < qp->spin_cycles)
 			continue;
 		if (qp->wait_fd < 0) {
 			/* No doorbell (ivshmem-plain): keep polling, but give the CPU away. */
 			if (deadline < 0 && timeout_ms >= 0)
 				deadline = _now_ms() + timeout_ms;
-			if (deadline >= 0 && _now_ms() > deadline)
-				return -ETIMEDOUT;
+			if (deadline >= 0 && _now_ms() > deadline) {
+				ready = -ETIMEDOUT;
+				break;
+			}
 			usleep(50);
 			continue;
 		}
-		int ready = vtr_qp_announce_sleep(&qp->cq);
+		ready = vtr_qp_announce_sleep(&qp->cq);
 		if (ready < 0)
-			return ready;
+			break;
 		if (ready == 0) {
 			int ret = vtr_qp_sleep(qp, timeout_ms);
 			vtr_qp_wake_done(&qp->cq);
 			if (ret) {
-				int got = vtr_qp_reap(qp, cqes, n); /* last look before giving up */
-				return got ? got : ret;
+				ready = _vtr_ring_ready(&qp->cq); /* last look before giving up */
+				if (!ready)
+					ready = ret;
+				break;
 			}
 		}
 		start = __rdtsc();
 		polls = 0;
 	}
+	return ready;
+}
+
+int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms)
+{
+	int ready = vtr_qp_wait_ready(qp, timeout_ms);
+
+	return ready < 0 ? ready : vtr_qp_reap(qp, cqes, n);
 }

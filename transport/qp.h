@@ -216,6 +216,30 @@ static inline struct vtr_sqe *vtr_qp_stage(struct vtr_qp *qp, uint32_t k)
 	return (struct vtr_sqe *)vtr_ring_stage(&qp->sq, k);
 }
 
+/*
+ * The same for a caller that stages many: how many more requests fit after the k staged
+ * (in-flight limit and SQ space; the host's SQ index is re-read only when the cached one
+ * says there is less space than the in-flight limit allows), and the k-th staged slot
+ * without checks. Completions only ever add room, so a count taken here stays safe.
+ */
+static inline uint32_t vtr_qp_stage_room(struct vtr_qp *qp, uint32_t k)
+{
+	if (qp->inflight + k >= qp->cq_entries)
+		return 0;
+	uint32_t cq_room = qp->cq_entries - qp->inflight - k;
+	int sq_free = _vtr_ring_free(&qp->sq, k + cq_room);
+
+	if (sq_free <= (int)k)
+		return 0; /* full, or a corrupt index: nothing fits */
+	uint32_t sq_room = (uint32_t)sq_free - k;
+	return sq_room < cq_room ? sq_room : cq_room;
+}
+
+static inline struct vtr_sqe *vtr_qp_sqe_at(const struct vtr_qp *qp, uint32_t k)
+{
+	return (struct vtr_sqe *)qp->sq.slots + ((qp->sq.head + k) & qp->sq.mask);
+}
+
 static inline void vtr_qp_publish(struct vtr_qp *qp, uint32_t n)
 {
 	if (n == 0)
@@ -223,6 +247,38 @@ static inline void vtr_qp_publish(struct vtr_qp *qp, uint32_t n)
 	vtr_ring_publish(&qp->sq, n);
 	qp->inflight += n;
 	vtr_qp_kick(qp, &qp->sq);
+}
+
+/*
+ * Completions read in place: vtr_qp_cq_peek says how many are ready (count, 0 or -EPROTO),
+ * vtr_qp_cqe(qp, i) is the i-th, and vtr_qp_cq_advance(qp, n) gives n slots back to the
+ * host with one index store.
+ */
+static inline int vtr_qp_cq_peek(struct vtr_qp *qp)
+{
+	return vtr_ring_peek(&qp->cq);
+}
+
+static inline const struct vtr_cqe *vtr_qp_cqe(const struct vtr_qp *qp, uint32_t i)
+{
+	return (const struct vtr_cqe *)qp->cq.slots + ((qp->cq.head + i) & qp->cq.mask);
+}
+
+/* The same as three values a loop can keep in registers: cqes[(first + i) & mask]. */
+struct vtr_cq_view {
+	const struct vtr_cqe *cqes;
+	uint32_t first, mask;
+};
+
+static inline struct vtr_cq_view vtr_qp_cq_view(const struct vtr_qp *qp)
+{
+	return (struct vtr_cq_view){(const struct vtr_cqe *)qp->cq.slots, qp->cq.head, qp->cq.mask};
+}
+
+static inline void vtr_qp_cq_advance(struct vtr_qp *qp, uint32_t n)
+{
+	vtr_ring_consume(&qp->cq, n);
+	qp->inflight -= n;
 }
 
 /* Takes up to n completions without waiting. Count, or -EPROTO. */
@@ -241,6 +297,8 @@ static inline int vtr_qp_reap(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t 
  * -ETIMEDOUT so the caller can check the host's liveness. Count, -ETIMEDOUT, -EPROTO.
  */
 int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms);
+/* The same wait, leaving the completions in the ring: count ready (> 0) or the same errors. */
+int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms);
 
 /* ---- host side ---- */
 
