@@ -324,6 +324,29 @@ static inline int vtr_qp_host_take(struct vtr_qp *qp, struct vtr_sqe *sqes, uint
 	return vtr_ring_pop_burst(&qp->sq, sqes, n);
 }
 
+/*
+ * The host, before sleeping: announces sleep on the SQ (NEED_WAKEUP, full fence) and
+ * re-checks it. 1: requests arrived that can be served now (the flag is withdrawn; do not
+ * sleep). 0: may sleep; the flag stays set, also when requests wait while the CQ is full
+ * (a guest that does not reap must not keep the host awake, but its next publish, which
+ * a guest within its in-flight limit makes only after reaping, rings). The CQ's room is
+ * read after the SQ index: a guest reaps before it publishes, so a publish seen here comes
+ * with the room it made. -EPROTO on a corrupt index.
+ */
+static inline int vtr_qp_host_announce_sleep(struct vtr_qp *qp)
+{
+	vshm_store_relaxed(&qp->sq.sh->cons_wake, 1u);
+	vshm_fence_full();
+	int ready = _vtr_ring_ready(&qp->sq);
+	if (ready <= 0)
+		return ready;
+	int room = _vtr_ring_free(&qp->cq, 1);
+	if (room == 0)
+		return 0;
+	vshm_store_relaxed(&qp->sq.sh->cons_wake, 0u);
+	return room < 0 ? room : 1;
+}
+
 /* Posts n completions (room was reserved by vtr_qp_host_take) and kicks the guest. */
 static inline int vtr_qp_host_complete(struct vtr_qp *qp, const struct vtr_cqe *cqes, uint32_t n)
 {

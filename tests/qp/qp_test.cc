@@ -200,6 +200,52 @@ TEST(QpWaitLadder, AnnounceBeforePublishGetsADoorbell)
 	EXPECT_EQ(p.guest.doorbells, 0u) << "host not asleep: no doorbell on the busy path";
 }
 
+// The host goes to sleep while the guest's completion ring is full. The guest then reaps
+// and publishes more: that publish must ring the host, or the request waits for the host's
+// sleep timeout.
+TEST(QpWaitLadder, HostAsleepBehindAFullCqIsRungByTheNextPublish)
+{
+	Pair p(8, 4, true);
+	std::vector<vtr_sqe> s;
+	for (uint64_t i = 0; i < 4; i++)
+		s.push_back(Sqe(i));
+	ASSERT_EQ(vtr_qp_submit(&p.guest, s.data(), 4), 4);
+	vtr_sqe got[4];
+	ASSERT_EQ(vtr_qp_host_take(&p.host, got, 4), 4);
+	vtr_cqe c[4] = {{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {3, 0, 0}};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, c, 4), 4);
+	EXPECT_EQ(vtr_qp_host_announce_sleep(&p.host), 0) << "nothing to serve: the host may sleep";
+	vtr_cqe out[4];
+	ASSERT_EQ(vtr_qp_reap(&p.guest, out, 4), 4);
+	ASSERT_EQ(vtr_qp_submit(&p.guest, s.data(), 1), 1);
+	EXPECT_EQ(p.guest.doorbells, 1u) << "the publish after the reap must ring the sleeping host";
+	EXPECT_EQ(vtr_qp_sleep(&p.host, 0), 0) << "and the host's doorbell is readable";
+	vtr_qp_wake_done(&p.host.sq);
+}
+
+// Requests that wait behind a full CQ (a guest ignoring its in-flight limit) do not keep the
+// host awake, but its flag stays set; with room in the CQ they do keep it awake.
+TEST(QpWaitLadder, HostAnnounceCountsOnlyServableRequests)
+{
+	Pair p(8, 2, true);
+	for (uint64_t i = 0; i < 2; i++) {
+		vtr_sqe s = Sqe(i);
+		ASSERT_EQ(vtr_ring_push(&p.guest.sq, &s), 1);
+	}
+	vtr_sqe got[2];
+	ASSERT_EQ(vtr_qp_host_take(&p.host, got, 2), 2);
+	vtr_cqe c[2] = {{0, 0, 0}, {1, 0, 0}};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, c, 2), 2); // CQ full, never reaped
+	vtr_sqe more = Sqe(7);
+	ASSERT_EQ(vtr_ring_push(&p.guest.sq, &more), 1); // beyond the limit
+	EXPECT_EQ(vtr_qp_host_announce_sleep(&p.host), 0) << "no CQ room: nothing servable";
+	EXPECT_EQ(p.host.sq.sh->cons_wake, 1u) << "the flag stays set for the guest's next publish";
+	vtr_cqe out[2];
+	ASSERT_EQ(vtr_ring_pop_burst(&p.guest.cq, out, 2), 2); // the guest reaps at last
+	EXPECT_EQ(vtr_qp_host_announce_sleep(&p.host), 1) << "now the waiting request is servable";
+	EXPECT_EQ(p.host.sq.sh->cons_wake, 0u) << "flag withdrawn when not sleeping";
+}
+
 TEST(QpWaitLadder, NoWakeUpLostOverManyRandomCycles)
 {
 	Pair p(8, 8, true);
