@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -94,6 +95,49 @@ void vtr_qp_set_spin_ns(struct vtr_qp *qp, uint64_t ns)
 	qp->spin_cycles = ns * 3;
 }
 
+void vtr_qp_set_spin_max_ns(struct vtr_qp *qp, uint64_t ns)
+{
+	qp->spin_max_cycles = ns * 3; /* as in vtr_qp_set_spin_ns */
+	qp->wait_avg = 0;
+	qp->shared_until = qp->shared_seen = 0;
+}
+
+/* How long a pair keeps to the fixed budget after it found its CPU shared (~50 ms). */
+#define SHARED_BACKOFF_CYCLES (150ull * 1000 * 1000)
+/* A poller off its CPU this long (~1 ms, a scheduler time slice) had it taken by another
+ * thread; shorter gaps are interrupts and the hypervisor's doing. */
+#define SHARED_GAP_CYCLES (3000ull * 1000)
+
+/*
+ * This wait's polling budget: the fixed one, or twice the recent waits' length when that
+ * stays within the bound (a wait expected to outlast the bound sleeps as early as before).
+ */
+static uint64_t _spin_budget(const struct vtr_qp *qp, uint64_t now)
+{
+	uint64_t b = qp->spin_cycles, w = qp->wait_avg * 2;
+
+	if (qp->spin_max_cycles && qp->wait_avg <= qp->spin_max_cycles && w > b &&
+	    (int64_t)(now - qp->shared_until) >= 0)
+		b = w < qp->spin_max_cycles ? w : qp->spin_max_cycles;
+	return b;
+}
+
+/*
+ * Folds one wait's length into the moving average (weight 1/4; the first wait sets it). A
+ * wait beyond twice the bound counts as twice the bound, so that a few short waits after
+ * an outlier (or a timeout) bring the polling back.
+ */
+static void _wait_sample(struct vtr_qp *qp, uint64_t cycles)
+{
+	uint64_t cap = qp->spin_max_cycles * 2;
+
+	if (!cap)
+		return;
+	if (cycles > cap)
+		cycles = cap;
+	qp->wait_avg = qp->wait_avg ? qp->wait_avg - qp->wait_avg / 4 + cycles / 4 : cycles + 1;
+}
+
 int vtr_qp_claim(struct vtr_qp_shared *sh, uint32_t who)
 {
 	uint32_t expect = 0;
@@ -158,7 +202,8 @@ int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms)
 
 int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms)
 {
-	uint64_t start = __rdtsc();
+	uint64_t t0 = __rdtsc(), start = t0, last = t0;
+	uint64_t budget = _spin_budget(qp, t0);
 	uint64_t polls = 0;
 	int64_t deadline = -1;
 	int ready;
@@ -172,8 +217,30 @@ int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms)
 			vshm_cpu_relax();
 		if (polls & 63)
 			continue;
-		if (__rdtsc() - start < qp->spin_cycles)
+		uint64_t now = __rdtsc(), spun = now - start;
+		if (spun < budget) {
+			/* Polling on past the fixed budget: other threads of this CPU come first.
+			 * If one took the CPU for a time slice (seen as a gap between two looks),
+			 * the CPU is shared: sleep now, and keep to the fixed budget for a while
+			 * if it happens again. A poller that has to wait for its turn sees the
+			 * completion later than a sleeper: the scheduler favours a sleeper over
+			 * a thread that has been burning its share. */
+			if (spun >= qp->spin_cycles) {
+				sched_yield();
+				uint64_t after = __rdtsc();
+				if (after - last > SHARED_GAP_CYCLES) {
+					/* Once may be a blip (another process's moment); twice
+					 * within the back-off is a thread that wants this CPU. */
+					budget = 0;
+					if (after - qp->shared_seen < SHARED_BACKOFF_CYCLES)
+						qp->shared_until = after + SHARED_BACKOFF_CYCLES;
+					qp->shared_seen = after;
+				}
+				now = after;
+			}
+			last = now;
 			continue;
+		}
 		if (qp->wait_fd < 0) {
 			/* No doorbell (ivshmem-plain): keep polling, but give the CPU away. */
 			if (deadline < 0 && timeout_ms >= 0)
@@ -198,9 +265,12 @@ int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms)
 				break;
 			}
 		}
+		/* Woken by a doorbell: completions are due, so only the fixed budget from here. */
 		start = __rdtsc();
+		budget = qp->spin_cycles;
 		polls = 0;
 	}
+	_wait_sample(qp, __rdtsc() - t0);
 	return ready;
 }
 

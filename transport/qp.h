@@ -21,6 +21,16 @@
  * the flag, or the consumer's re-check sees the new entry, so no wake-up is lost; on the busy
  * path nobody sleeps and no doorbell (syscall, VM exit) is rung.
  *
+ * The polling budget is fixed (vtr_qp_set_spin_ns) unless a bound is set with
+ * vtr_qp_set_spin_max_ns: then a waiter whose recent waits lasted W on average polls for up
+ * to 2W (at least the fixed budget, at most the bound), so requests that reliably take,
+ * say, 2 ms are polled through instead of costing a sleep and a wake-up each; a waiter whose
+ * waits last longer than the bound sleeps after the fixed budget as before. Past the fixed
+ * budget the waiter yields the CPU now and then; when another thread took it for a time
+ * slice, the waiter sleeps, and if that happens twice within ~50 ms it keeps to the fixed
+ * budget for ~50 ms (on a shared CPU a poller sees the completion later than a sleeper).
+ * Only a waiter with requests in flight ever polls.
+ *
  * CQ overflow never happens: the guest keeps at most cq_entries requests in flight, and
  * the host only takes from an SQ as many requests as its CQ has free slots.
  */
@@ -112,6 +122,10 @@ struct vtr_qp {
 	int wait_fd;               /* eventfd this side sleeps on, or -1 (poll only) */
 	int watch_fd;              /* a socket whose hang-up means the other side is gone, or -1 */
 	uint64_t spin_cycles;      /* TSC budget of the polling step of the wait ladder */
+	uint64_t spin_max_cycles;  /* bound of the adaptive budget; 0: the budget is fixed */
+	uint64_t wait_avg;         /* recent waits' length in TSC cycles (moving average) */
+	uint64_t shared_until;     /* TSC: the CPU was found shared; the budget is fixed until */
+	uint64_t shared_seen;      /* TSC of the last time the CPU was found taken */
 	uint64_t wakeups;          /* times this side slept and was woken */
 	uint64_t doorbells;        /* doorbells this side rang */
 };
@@ -131,6 +145,8 @@ int vtr_qp_attach(struct vtr_qp *qp, void *mem, uint64_t bytes, uint32_t sq_entr
 		  const struct vtr_doorbell *peer);
 /* Sets the polling budget of the wait ladder in nanoseconds. */
 void vtr_qp_set_spin_ns(struct vtr_qp *qp, uint64_t ns);
+/* Bounds the adaptive polling budget (see the top of this file); 0 turns it off (default). */
+void vtr_qp_set_spin_max_ns(struct vtr_qp *qp, uint64_t ns);
 
 /* Guest threads: claim/release a queue pair (cooperation between guest threads only). */
 int vtr_qp_claim(struct vtr_qp_shared *sh, uint32_t who);

@@ -126,6 +126,25 @@ static void _thread_exit(void *arg)
 	}
 }
 
+/* Default bound of the adaptive polling of a waiting thread (VACCEL_SHM_SPIN_US). */
+#define SPIN_MAX_US_DEFAULT 5000u
+
+static uint64_t _spin_max_ns(void)
+{
+	const char *v = getenv("VACCEL_SHM_SPIN_US");
+	char *end;
+
+	if (!v || !*v)
+		return (uint64_t)SPIN_MAX_US_DEFAULT * 1000;
+	unsigned long long us = strtoull(v, &end, 10);
+	if (*end || us > 1000000) {
+		vaccel_error("[shm] VACCEL_SHM_SPIN_US=%s is not a number of microseconds up to "
+			     "1000000; using %u", v, SPIN_MAX_US_DEFAULT);
+		return (uint64_t)SPIN_MAX_US_DEFAULT * 1000;
+	}
+	return us * 1000;
+}
+
 static int _qp_slots_init(struct gqp *q)
 {
 	uint32_t n = q->qp.cq_entries;
@@ -141,6 +160,7 @@ static int _qp_slots_init(struct gqp *q)
 	for (uint32_t i = 0; i < n; i++)
 		q->free_slots[i] = n - 1 - i;
 	q->nr_free = n;
+	vtr_qp_set_spin_max_ns(&q->qp, _spin_max_ns());
 	return 0;
 }
 
