@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Asynchronous submission: dispatch to a plugin's native support (the symbol
-// vaccel_plugin_async_ops), or run the request now and keep its completion for the next
-// reap (plugins without it).
+// vaccel_plugin_async_ops, and vaccel_plugin_async_noop for vaccel_noop_async when the
+// plugin has it), or run the request now and keep its completion for the next reap
+// (plugins without it).
 #include "rt.h"
 #include "vaccel/async.h"
 #include <dlfcn.h>
