@@ -149,17 +149,25 @@ int vaccel_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int
 	return _genop_async(sess, read, nr_read, write, nr_write, user_data, flags);
 }
 
-int vaccel_noop_async(struct vaccel_session *sess, uint64_t user_data, unsigned int flags)
+/* vaccel_noop_async as a genop of VACCEL_OP_NOOP (and its argument errors). */
+__attribute__((noinline)) static int _noop_as_genop(struct vaccel_session *sess, uint64_t user_data,
+						    unsigned int flags)
 {
 	int32_t op = VACCEL_OP_NOOP;
 	struct vaccel_arg read[1] = {{.buf = &op, .size = sizeof(op), .type = VACCEL_ARG_INT32}};
+
+	return _genop_async(sess, read, 1, NULL, 0, user_data, flags);
+}
+
+int vaccel_noop_async(struct vaccel_session *sess, uint64_t user_data, unsigned int flags)
+{
 	const struct rt_async *a;
 
 	/* The plugin's own noop entry when it has one: no arguments to build and check. */
 	if (sess && !(flags & ~(VACCEL_ASYNC_WAIT | VACCEL_ASYNC_MORE)) && (a = _async(sess)) &&
 	    a->noop)
 		return a->noop(sess, user_data, flags);
-	return _genop_async(sess, read, 1, NULL, 0, user_data, flags);
+	return _noop_as_genop(sess, user_data, flags);
 }
 
 int vaccel_async_flush(struct vaccel_session *sess)
