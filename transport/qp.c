@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -94,6 +95,49 @@ void vtr_qp_set_spin_ns(struct vtr_qp *qp, uint64_t ns)
 	qp->spin_cycles = ns * 3;
 }
 
+void vtr_qp_set_spin_max_ns(struct vtr_qp *qp, uint64_t ns)
+{
+	qp->spin_max_cycles = ns * 3; /* as in vtr_qp_set_spin_ns */
+	qp->wait_avg = 0;
+	qp->shared_until = qp->shared_seen = 0;
+}
+
+/* How long a pair keeps to the fixed budget after it found its CPU shared (~50 ms). */
+#define SHARED_BACKOFF_CYCLES (150ull * 1000 * 1000)
+/* A poller off its CPU this long (~1 ms, a scheduler time slice) had it taken by another
+ * thread; shorter gaps are interrupts and the hypervisor's doing. */
+#define SHARED_GAP_CYCLES (3000ull * 1000)
+
+/*
+ * This wait's polling budget: the fixed one, or twice the recent waits' length when that
+ * stays within the bound (a wait expected to outlast the bound sleeps as early as before).
+ */
+static uint64_t _spin_budget(const struct vtr_qp *qp, uint64_t now)
+{
+	uint64_t b = qp->spin_cycles, w = qp->wait_avg * 2;
+
+	if (qp->spin_max_cycles && qp->wait_avg <= qp->spin_max_cycles && w > b &&
+	    (int64_t)(now - qp->shared_until) >= 0)
+		b = w < qp->spin_max_cycles ? w : qp->spin_max_cycles;
+	return b;
+}
+
+/*
+ * Folds one wait's length into the moving average (weight 1/4; the first wait sets it). A
+ * wait beyond twice the bound counts as twice the bound, so that a few short waits after
+ * an outlier (or a timeout) bring the polling back.
+ */
+static void _wait_sample(struct vtr_qp *qp, uint64_t cycles)
+{
+	uint64_t cap = qp->spin_max_cycles * 2;
+
+	if (!cap)
+		return;
+	if (cycles > cap)
+		cycles = cap;
+	qp->wait_avg = qp->wait_avg ? qp->wait_avg - qp->wait_avg / 4 + cycles / 4 : cycles + 1;
+}
+
 int vtr_qp_claim(struct vtr_qp_shared *sh, uint32_t who)
 {
 	uint32_t expect = 0;
@@ -156,43 +200,83 @@ int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms)
 	return 0;
 }
 
-int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms)
+int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms)
 {
-	uint64_t start = __rdtsc();
+	uint64_t t0 = __rdtsc(), start = t0, last = t0;
+	uint64_t budget = _spin_budget(qp, t0);
 	uint64_t polls = 0;
 	int64_t deadline = -1;
+	int ready;
 
 	for (;;) {
-		int got = vtr_qp_reap(qp, cqes, n);
-
-		if (got)
-			return got;
+		ready = _vtr_ring_ready(&qp->cq);
+		if (ready)
+			break;
 		vtr_ring_prefetch_next(&qp->cq);
 		if (++polls > VTR_RING_TIGHT_POLLS)
 			vshm_cpu_relax();
-		if ((polls & 63) || __rdtsc() - start < qp->spin_cycles)
+		if (polls & 63)
 			continue;
+		uint64_t now = __rdtsc(), spun = now - start;
+		if (spun < budget) {
+			/* Polling on past the fixed budget: other threads of this CPU come first.
+			 * If one took the CPU for a time slice (seen as a gap between two looks),
+			 * the CPU is shared: sleep now, and keep to the fixed budget for a while
+			 * if it happens again. A poller that has to wait for its turn sees the
+			 * completion later than a sleeper: the scheduler favours a sleeper over
+			 * a thread that has been burning its share. */
+			if (spun >= qp->spin_cycles) {
+				sched_yield();
+				uint64_t after = __rdtsc();
+				if (after - last > SHARED_GAP_CYCLES) {
+					/* Once may be a blip (another process's moment); twice
+					 * within the back-off is a thread that wants this CPU. */
+					budget = 0;
+					if (after - qp->shared_seen < SHARED_BACKOFF_CYCLES)
+						qp->shared_until = after + SHARED_BACKOFF_CYCLES;
+					qp->shared_seen = after;
+				}
+				now = after;
+			}
+			last = now;
+			continue;
+		}
 		if (qp->wait_fd < 0) {
 			/* No doorbell (ivshmem-plain): keep polling, but give the CPU away. */
 			if (deadline < 0 && timeout_ms >= 0)
 				deadline = _now_ms() + timeout_ms;
-			if (deadline >= 0 && _now_ms() > deadline)
-				return -ETIMEDOUT;
+			if (deadline >= 0 && _now_ms() > deadline) {
+				ready = -ETIMEDOUT;
+				break;
+			}
 			usleep(50);
 			continue;
 		}
-		int ready = vtr_qp_announce_sleep(&qp->cq);
+		ready = vtr_qp_announce_sleep(&qp->cq);
 		if (ready < 0)
-			return ready;
+			break;
 		if (ready == 0) {
 			int ret = vtr_qp_sleep(qp, timeout_ms);
 			vtr_qp_wake_done(&qp->cq);
 			if (ret) {
-				int got = vtr_qp_reap(qp, cqes, n); /* last look before giving up */
-				return got ? got : ret;
+				ready = _vtr_ring_ready(&qp->cq); /* last look before giving up */
+				if (!ready)
+					ready = ret;
+				break;
 			}
 		}
+		/* Woken by a doorbell: completions are due, so only the fixed budget from here. */
 		start = __rdtsc();
+		budget = qp->spin_cycles;
 		polls = 0;
 	}
+	_wait_sample(qp, __rdtsc() - t0);
+	return ready;
+}
+
+int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms)
+{
+	int ready = vtr_qp_wait_ready(qp, timeout_ms);
+
+	return ready < 0 ? ready : vtr_qp_reap(qp, cqes, n);
 }

@@ -21,6 +21,16 @@
  * the flag, or the consumer's re-check sees the new entry, so no wake-up is lost; on the busy
  * path nobody sleeps and no doorbell (syscall, VM exit) is rung.
  *
+ * The polling budget is fixed (vtr_qp_set_spin_ns) unless a bound is set with
+ * vtr_qp_set_spin_max_ns: then a waiter whose recent waits lasted W on average polls for up
+ * to 2W (at least the fixed budget, at most the bound), so requests that reliably take,
+ * say, 2 ms are polled through instead of costing a sleep and a wake-up each; a waiter whose
+ * waits last longer than the bound sleeps after the fixed budget as before. Past the fixed
+ * budget the waiter yields the CPU now and then; when another thread took it for a time
+ * slice, the waiter sleeps, and if that happens twice within ~50 ms it keeps to the fixed
+ * budget for ~50 ms (on a shared CPU a poller sees the completion later than a sleeper).
+ * Only a waiter with requests in flight ever polls.
+ *
  * CQ overflow never happens: the guest keeps at most cq_entries requests in flight, and
  * the host only takes from an SQ as many requests as its CQ has free slots.
  */
@@ -112,6 +122,10 @@ struct vtr_qp {
 	int wait_fd;               /* eventfd this side sleeps on, or -1 (poll only) */
 	int watch_fd;              /* a socket whose hang-up means the other side is gone, or -1 */
 	uint64_t spin_cycles;      /* TSC budget of the polling step of the wait ladder */
+	uint64_t spin_max_cycles;  /* bound of the adaptive budget; 0: the budget is fixed */
+	uint64_t wait_avg;         /* recent waits' length in TSC cycles (moving average) */
+	uint64_t shared_until;     /* TSC: the CPU was found shared; the budget is fixed until */
+	uint64_t shared_seen;      /* TSC of the last time the CPU was found taken */
 	uint64_t wakeups;          /* times this side slept and was woken */
 	uint64_t doorbells;        /* doorbells this side rang */
 };
@@ -131,6 +145,8 @@ int vtr_qp_attach(struct vtr_qp *qp, void *mem, uint64_t bytes, uint32_t sq_entr
 		  const struct vtr_doorbell *peer);
 /* Sets the polling budget of the wait ladder in nanoseconds. */
 void vtr_qp_set_spin_ns(struct vtr_qp *qp, uint64_t ns);
+/* Bounds the adaptive polling budget (see the top of this file); 0 turns it off (default). */
+void vtr_qp_set_spin_max_ns(struct vtr_qp *qp, uint64_t ns);
 
 /* Guest threads: claim/release a queue pair (cooperation between guest threads only). */
 int vtr_qp_claim(struct vtr_qp_shared *sh, uint32_t who);
@@ -216,6 +232,30 @@ static inline struct vtr_sqe *vtr_qp_stage(struct vtr_qp *qp, uint32_t k)
 	return (struct vtr_sqe *)vtr_ring_stage(&qp->sq, k);
 }
 
+/*
+ * The same for a caller that stages many: how many more requests fit after the k staged
+ * (in-flight limit and SQ space; the host's SQ index is re-read only when the cached one
+ * says there is less space than the in-flight limit allows), and the k-th staged slot
+ * without checks. Completions only ever add room, so a count taken here stays safe.
+ */
+static inline uint32_t vtr_qp_stage_room(struct vtr_qp *qp, uint32_t k)
+{
+	if (qp->inflight + k >= qp->cq_entries)
+		return 0;
+	uint32_t cq_room = qp->cq_entries - qp->inflight - k;
+	int sq_free = _vtr_ring_free(&qp->sq, k + cq_room);
+
+	if (sq_free <= (int)k)
+		return 0; /* full, or a corrupt index: nothing fits */
+	uint32_t sq_room = (uint32_t)sq_free - k;
+	return sq_room < cq_room ? sq_room : cq_room;
+}
+
+static inline struct vtr_sqe *vtr_qp_sqe_at(const struct vtr_qp *qp, uint32_t k)
+{
+	return (struct vtr_sqe *)qp->sq.slots + ((qp->sq.head + k) & qp->sq.mask);
+}
+
 static inline void vtr_qp_publish(struct vtr_qp *qp, uint32_t n)
 {
 	if (n == 0)
@@ -223,6 +263,38 @@ static inline void vtr_qp_publish(struct vtr_qp *qp, uint32_t n)
 	vtr_ring_publish(&qp->sq, n);
 	qp->inflight += n;
 	vtr_qp_kick(qp, &qp->sq);
+}
+
+/*
+ * Completions read in place: vtr_qp_cq_peek says how many are ready (count, 0 or -EPROTO),
+ * vtr_qp_cqe(qp, i) is the i-th, and vtr_qp_cq_advance(qp, n) gives n slots back to the
+ * host with one index store.
+ */
+static inline int vtr_qp_cq_peek(struct vtr_qp *qp)
+{
+	return vtr_ring_peek(&qp->cq);
+}
+
+static inline const struct vtr_cqe *vtr_qp_cqe(const struct vtr_qp *qp, uint32_t i)
+{
+	return (const struct vtr_cqe *)qp->cq.slots + ((qp->cq.head + i) & qp->cq.mask);
+}
+
+/* The same as three values a loop can keep in registers: cqes[(first + i) & mask]. */
+struct vtr_cq_view {
+	const struct vtr_cqe *cqes;
+	uint32_t first, mask;
+};
+
+static inline struct vtr_cq_view vtr_qp_cq_view(const struct vtr_qp *qp)
+{
+	return (struct vtr_cq_view){(const struct vtr_cqe *)qp->cq.slots, qp->cq.head, qp->cq.mask};
+}
+
+static inline void vtr_qp_cq_advance(struct vtr_qp *qp, uint32_t n)
+{
+	vtr_ring_consume(&qp->cq, n);
+	qp->inflight -= n;
 }
 
 /* Takes up to n completions without waiting. Count, or -EPROTO. */
@@ -241,6 +313,8 @@ static inline int vtr_qp_reap(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t 
  * -ETIMEDOUT so the caller can check the host's liveness. Count, -ETIMEDOUT, -EPROTO.
  */
 int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms);
+/* The same wait, leaving the completions in the ring: count ready (> 0) or the same errors. */
+int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms);
 
 /* ---- host side ---- */
 
@@ -264,6 +338,29 @@ static inline int vtr_qp_host_take(struct vtr_qp *qp, struct vtr_sqe *sqes, uint
 	if (n == 0)
 		return 0;
 	return vtr_ring_pop_burst(&qp->sq, sqes, n);
+}
+
+/*
+ * The host, before sleeping: announces sleep on the SQ (NEED_WAKEUP, full fence) and
+ * re-checks it. 1: requests arrived that can be served now (the flag is withdrawn; do not
+ * sleep). 0: may sleep; the flag stays set, also when requests wait while the CQ is full
+ * (a guest that does not reap must not keep the host awake, but its next publish, which
+ * a guest within its in-flight limit makes only after reaping, rings). The CQ's room is
+ * read after the SQ index: a guest reaps before it publishes, so a publish seen here comes
+ * with the room it made. -EPROTO on a corrupt index.
+ */
+static inline int vtr_qp_host_announce_sleep(struct vtr_qp *qp)
+{
+	vshm_store_relaxed(&qp->sq.sh->cons_wake, 1u);
+	vshm_fence_full();
+	int ready = _vtr_ring_ready(&qp->sq);
+	if (ready <= 0)
+		return ready;
+	int room = _vtr_ring_free(&qp->cq, 1);
+	if (room == 0)
+		return 0;
+	vshm_store_relaxed(&qp->sq.sh->cons_wake, 0u);
+	return room < 0 ? room : 1;
 }
 
 /* Posts n completions (room was reserved by vtr_qp_host_take) and kicks the guest. */

@@ -251,6 +251,30 @@ static inline int vtr_ring_pop_burst(struct vtr_ring *r, void *elems, uint32_t n
 }
 
 /*
+ * Consumer, reading in place instead of copying out: vtr_ring_peek says how many elements
+ * are ready (count, 0, or -EPROTO; like pop, it looks at the producer's index only when
+ * what it saw last is used up), vtr_ring_at(r, i) is the i-th of them (valid until
+ * consumed), and vtr_ring_consume(r, n) hands n of them back to the producer with one index
+ * store; n is at most what the last peek returned.
+ */
+static inline int vtr_ring_peek(struct vtr_ring *r)
+{
+	return _vtr_ring_ready(r);
+}
+
+static inline const void *vtr_ring_at(const struct vtr_ring *r, uint32_t i)
+{
+	return _vtr_ring_slot(r, r->head + i);
+}
+
+static inline void vtr_ring_consume(struct vtr_ring *r, uint32_t n)
+{
+	r->head += n;
+	/* R2: pairs with A1; the slots were read before the producer may reuse them. */
+	vshm_store_release(&r->sh->cons, r->head);
+}
+
+/*
  * Consumer, while it waits on an empty ring: ask for the line of the next slot, so that it
  * travels towards this core together with the index instead of as a second miss after it.
  */

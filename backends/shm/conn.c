@@ -35,12 +35,23 @@
 #define VM_SPIN_NS 200000    /* VM: polling step of a wait before it sleeps in 50 us steps */
 #define SMALL_ARG 256u       /* arguments up to this size travel in the table's buffer */
 
-/* One request in flight on a pair: what to do when its completion arrives. */
+/*
+ * One request in flight on a pair: what its completion needs first, four to a cache line.
+ * A request without arguments (a noop) needs nothing else.
+ */
 struct req {
-	uint64_t user_data;    /* the caller's (asynchronous requests) */
+	uint64_t user_data; /* the caller's (asynchronous requests) */
+	uint32_t kind;      /* REQ_* bits */
+	uint32_t pad;
+};
+
+#define REQ_ASYNC 1u /* its completion is kept for a reap */
+#define REQ_ARGS 2u  /* it has arguments: the slot's struct req_args holds them */
+
+/* A request's arguments: pool buffers to give back and outputs to copy out. */
+struct req_args {
 	uint32_t nr_in, nr_out;
 	uint32_t owned;        /* bit i: argument i's pool buffer was allocated here */
-	int async;
 	struct vshm_buf table; /* argument table and small arguments (ptr NULL: none) */
 	void *out_dst[VTR_MAX_ARGS];
 };
@@ -53,11 +64,15 @@ struct gqp {
 	uint32_t owner;       /* claimed by a thread (tid), 0 if shared */
 	/* The rest belongs to whoever holds the pair (its owner, or the lock). */
 	struct req *reqs;     /* cq_entries slots; the SQE's user_data is the slot number */
+	struct req_args *rargs; /* the slots' arguments, in the same allocation as reqs */
 	uint32_t *free_slots;
 	uint32_t nr_free;
 	uint32_t nr_batch;    /* SQEs staged in the ring (VACCEL_ASYNC_MORE), not yet published */
-	struct shm_done *done; /* finished asynchronous requests not yet reaped (ring) */
-	uint32_t done_head, done_tail;
+	uint32_t room;        /* more SQEs that may be staged before looking again (0: look) */
+	/* Finished asynchronous requests not yet reaped: a ring of done_cap (a power of two)
+	 * that grows when a thread keeps submitting with VACCEL_ASYNC_WAIT without reaping. */
+	struct vaccel_completion *done;
+	uint32_t done_head, done_tail, done_cap;
 	uint32_t async_inflight;
 };
 
@@ -149,18 +164,41 @@ static void _thread_exit(void *arg)
 	}
 }
 
+/* Default bound of the adaptive polling of a waiting thread (VACCEL_SHM_SPIN_US). */
+#define SPIN_MAX_US_DEFAULT 5000u
+
+static uint64_t _spin_max_ns(void)
+{
+	const char *v = getenv("VACCEL_SHM_SPIN_US");
+	char *end;
+
+	if (!v || !*v)
+		return (uint64_t)SPIN_MAX_US_DEFAULT * 1000;
+	unsigned long long us = strtoull(v, &end, 10);
+	if (*end || us > 1000000) {
+		vaccel_error("[shm] VACCEL_SHM_SPIN_US=%s is not a number of microseconds up to "
+			     "1000000; using %u", v, SPIN_MAX_US_DEFAULT);
+		return (uint64_t)SPIN_MAX_US_DEFAULT * 1000;
+	}
+	return us * 1000;
+}
+
 static int _qp_slots_init(struct gqp *q)
 {
 	uint32_t n = q->qp.cq_entries;
 
-	q->reqs = calloc(n, sizeof(*q->reqs));
+	/* One allocation for both slot arrays, so that freeing reqs frees rargs too. */
+	q->reqs = calloc(n, sizeof(*q->reqs) + sizeof(*q->rargs));
+	q->rargs = q->reqs ? (struct req_args *)(q->reqs + n) : NULL;
 	q->free_slots = calloc(n, sizeof(*q->free_slots));
 	q->done = calloc(n, sizeof(*q->done));
+	q->done_cap = n; /* ring sizes are powers of two */
 	if (!q->reqs || !q->free_slots || !q->done)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
 		q->free_slots[i] = n - 1 - i;
 	q->nr_free = n;
+	vtr_qp_set_spin_max_ns(&q->qp, _spin_max_ns());
 	return 0;
 }
 
@@ -656,18 +694,18 @@ static uint64_t _table_bytes(const struct shm_io *in, uint32_t nr_in, const stru
 	return b;
 }
 
-/* Gives back the pool buffers of a finished (or failed) request. */
-static void _release(struct req *r)
+/* Gives back the pool buffers of a finished (or failed) request's arguments. */
+static void _release(struct req_args *a)
 {
-	if (r->table.ptr) {
-		const struct vtr_arg *args = r->table.ptr;
-		for (uint32_t i = 0; i < r->nr_in + r->nr_out; i++)
-			if (r->owned & (1u << i))
+	if (a->table.ptr) {
+		const struct vtr_arg *args = a->table.ptr;
+		for (uint32_t i = 0; i < a->nr_in + a->nr_out; i++)
+			if (a->owned & (1u << i))
 				vshm_pool_free(g_conn.pool, (char *)vshm_region_base(g_conn.reg) + args[i].off);
-		vshm_pool_free(g_conn.pool, r->table.ptr);
+		vshm_pool_free(g_conn.pool, a->table.ptr);
 	}
-	r->table.ptr = NULL;
-	r->owned = 0;
+	a->table.ptr = NULL;
+	a->owned = 0;
 }
 
 /*
@@ -675,7 +713,7 @@ static void _release(struct req *r)
  * offset when they already live in a pool buffer), outputs copied in too (in/out) unless in
  * the pool. 0 or -errno (nothing left allocated on error).
  */
-static int _marshal(struct req *r, struct vtr_sqe *sqe, const struct shm_io *in, uint32_t nr_in,
+static int _marshal(struct req_args *r, struct vtr_sqe *sqe, const struct shm_io *in, uint32_t nr_in,
 		    const struct shm_io *out, uint32_t nr_out)
 {
 	uint32_t nr = nr_in + nr_out;
@@ -735,7 +773,7 @@ static int _marshal(struct req *r, struct vtr_sqe *sqe, const struct shm_io *in,
 }
 
 /* A completion arrived: outputs back to the caller's buffers, buffers back to the pool. */
-static void _finish(struct req *r, int32_t res)
+static void _finish(struct req_args *r, int32_t res)
 {
 	const struct vtr_arg *args = r->table.ptr;
 
@@ -769,28 +807,77 @@ static int _publish(struct gqp *q)
 	return 0;
 }
 
-/* Takes one completion off the ring and finishes its request; async ones go to the stash. */
-static void _complete(struct gqp *q, const struct vtr_cqe *c)
+/* The stash doubled, its entries moved to the front in order. 0 or -ENOMEM. */
+static int _stash_grow(struct gqp *q)
 {
-	uint32_t slot = (uint32_t)c->user_data;
+	uint32_t n = q->done_tail - q->done_head;
+	struct vaccel_completion *d = malloc(sizeof(*d) * q->done_cap * 2);
 
-	if (slot >= q->qp.cq_entries)
-		return; /* not ours: the host is trusted, but never index out of bounds */
-	struct req *r = &q->reqs[slot];
-	if (!r->async) {
-		/* A synchronous request is only met here after its caller gave up waiting:
-		 * its output buffers may be gone, so release without copying anything out. */
-		_release(r);
-		_slot_put(q, slot);
+	if (!d)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		d[i] = q->done[(q->done_head + i) & (q->done_cap - 1)];
+	free(q->done);
+	q->done = d;
+	q->done_head = 0;
+	q->done_tail = n;
+	q->done_cap *= 2;
+	return 0;
+}
+
+/* Keeps a finished asynchronous request for the next reap. */
+static void _stash(struct gqp *q, struct vaccel_completion d)
+{
+	if (q->done_tail - q->done_head == q->done_cap && _stash_grow(q)) {
+		vaccel_error("[shm] out of memory keeping a completion: user_data %llu is lost",
+			     (unsigned long long)d.user_data);
 		return;
 	}
-	_finish(r, c->res);
-	{
-		q->done[q->done_tail++ % q->qp.cq_entries] =
-			(struct shm_done){.user_data = r->user_data, .res = c->res};
-		q->async_inflight--;
-		_slot_put(q, slot);
+	q->done[q->done_tail++ & (q->done_cap - 1)] = d;
+}
+
+/* The unusual completions: a request with arguments, or a synchronous one. */
+__attribute__((noinline)) static int _complete_slow(struct gqp *q, uint32_t slot, int32_t res,
+						    struct vaccel_completion *d)
+{
+	struct req *r = &q->reqs[slot];
+
+	/* A synchronous request is only met here after its caller gave up waiting: its output
+	 * buffers may be gone, so nothing is copied out. */
+	if (r->kind & REQ_ARGS) {
+		if (r->kind & REQ_ASYNC)
+			_finish(&q->rargs[slot], res);
+		else
+			_release(&q->rargs[slot]);
 	}
+	_slot_put(q, slot);
+	if (!(r->kind & REQ_ASYNC))
+		return 0;
+	q->async_inflight--;
+	*d = (struct vaccel_completion){.user_data = r->user_data, .ret = shm_vret(res)};
+	return 1;
+}
+
+/*
+ * Finishes the request of one completion and frees its slot. Returns 1 with *d set for an
+ * asynchronous request, 0 otherwise.
+ */
+static int _complete(struct gqp *q, uint64_t slot64, int32_t res, struct vaccel_completion *d)
+{
+	uint32_t slot = (uint32_t)slot64;
+
+	if (slot64 >= q->qp.cq_entries)
+		return 0; /* not ours: the host is trusted, but never index out of bounds */
+	return _complete_slow(q, slot, res, d);
+}
+
+/* _complete, keeping an asynchronous request's completion in the stash. */
+static void _complete_stash(struct gqp *q, const struct vtr_cqe *c)
+{
+	struct vaccel_completion d;
+
+	if (_complete(q, c->user_data, c->res, &d))
+		_stash(q, d);
 }
 
 /* Waits for completions (min 1) and finishes them; returns -errno on transport failure. */
@@ -800,7 +887,7 @@ static int _wait_some(struct gqp *q, int timeout_ms)
 	int n = vtr_qp_wait(&q->qp, c, BATCH, timeout_ms);
 
 	for (int i = 0; i < n; i++)
-		_complete(q, &c[i]);
+		_complete_stash(q, &c[i]);
 	return n < 0 ? n : 0;
 }
 
@@ -821,13 +908,14 @@ int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct sh
 		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
 			goto out;
 	struct req *r = &q->reqs[slot];
-	r->async = 0;
-	ret = _marshal(r, &sqe, in, nr_in, out, nr_out);
+	r->kind = nr_in + nr_out ? REQ_ARGS : 0;
+	ret = _marshal(&q->rargs[slot], &sqe, in, nr_in, out, nr_out);
 	if (ret) {
 		_slot_put(q, slot);
 		goto out;
 	}
 	sqe.user_data = slot;
+	q->room = 0; /* this request takes room the asynchronous path counted on */
 	while (vtr_qp_submit(&q->qp, &sqe, 1) == 0)
 		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
 			goto fail;
@@ -844,11 +932,12 @@ int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct sh
 			if (c[i].user_data == slot)
 				mine = i;
 			else
-				_complete(q, &c[i]);
+				_complete_stash(q, &c[i]);
 		}
 		if (mine >= 0) {
 			ret = c[mine].res;
-			_finish(r, ret);
+			if (r->kind & REQ_ARGS)
+				_finish(&q->rargs[slot], ret);
 			_slot_put(q, slot);
 			break;
 		}
@@ -864,15 +953,31 @@ out:
 	return ret;
 }
 
-int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
-	       uint32_t nr_in, const struct shm_io *out, uint32_t nr_out, uint64_t user_data,
-	       unsigned flags)
+/*
+ * This thread's own queue pair when all is as its last call left it (connected, not lost,
+ * the same connection, a pair of its own): plain loads, no lock. NULL: take the slow way.
+ */
+static inline struct gqp *_own_qp_fast(void)
+{
+	struct gqp *q = t_qp;
+
+	if (__builtin_expect(q && __atomic_load_n(&g_conn.up, __ATOMIC_ACQUIRE) &&
+				     !__atomic_load_n(&g_conn.lost, __ATOMIC_RELAXED) &&
+				     t_gen == g_conn.gen && q->owner,
+			     1))
+		return q;
+	return NULL;
+}
+
+/* The slow way to the same: connection checks, claiming a pair. 0 or -errno. */
+__attribute__((noinline)) static int _async_qp(uint64_t gen, struct gqp **qo)
 {
 	int shared, ret;
-	uint32_t slot;
 
 	if ((ret = _enter()))
 		return ret;
+	if (gen != g_conn.gen)
+		return -ECONNRESET; /* the session belongs to a lost connection */
 	struct gqp *q = _qp_get(&shared);
 	if (shared) {
 		_qp_put(q, shared);
@@ -880,40 +985,160 @@ int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_
 			     "one (give the agent more --qps)");
 		return -EBUSY;
 	}
-	struct vtr_sqe *dst;
-	while ((dst = vtr_qp_stage(&q->qp, q->nr_batch)) == NULL || _slot_get(q, &slot)) {
-		/* No room: publish what is staged, then wait for completions if allowed. */
+	*qo = q;
+	return 0;
+}
+
+/*
+ * No room counted for one more request: count again; if none, publish what is staged and
+ * wait for room if allowed. 0 (q->room > 0), -EAGAIN, -errno of the wait.
+ */
+__attribute__((noinline)) static int _submit_room(struct gqp *q, unsigned flags)
+{
+	int ret;
+
+	for (;;) {
+		uint32_t room = vtr_qp_stage_room(&q->qp, q->nr_batch);
+		q->room = room < q->nr_free ? room : q->nr_free;
+		if (q->room)
+			return 0;
 		_publish(q);
-		if (!(flags & SHM_SUBMIT_WAIT)) {
+		if (!(flags & SHM_SUBMIT_WAIT))
 			return -EAGAIN;
-		}
-		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT) {
+		if ((ret = _check_alive(_wait_some(q, WAIT_TIMEOUT_MS))) && ret != -ETIMEDOUT)
 			return ret;
-		}
 	}
-	struct req *r = &q->reqs[slot];
-	r->async = 1;
-	r->user_data = user_data;
-	/* Fields go straight into the ring slot (invisible until published). Building the SQE
-	 * elsewhere and copying it would load over narrower stores, which waits for the store
-	 * buffer and so for the ring lines it is still acquiring. */
-	dst->opcode = opcode;
-	dst->flags = 0;
-	dst->sess_id = sess_id;
-	dst->op = op;
-	dst->user_data = slot;
-	ret = _marshal(r, dst, in, nr_in, out, nr_out);
+}
+
+/*
+ * Takes a slot and the next SQE in the ring for an asynchronous request of a session of
+ * connection gen, the slow way (first call of a thread, no room counted, errors). 0 or
+ * -errno; nothing is visible to the host until _stage_commit.
+ */
+__attribute__((noinline)) static int _stage_slow(uint64_t gen, unsigned flags, struct gqp **qo,
+						 uint32_t *slot, struct vtr_sqe **sqe)
+{
+	struct gqp *q = _own_qp_fast();
+	int ret;
+
+	/* A session of an earlier connection is told so by _async_qp. */
+	if ((!q || gen != t_gen) && (ret = _async_qp(gen, &q)))
+		return ret;
+	if (q->room == 0 && (ret = _submit_room(q, flags)))
+		return ret;
+	*slot = q->free_slots[--q->nr_free];
+	*sqe = vtr_qp_sqe_at(&q->qp, q->nr_batch);
+	*qo = q;
+	return 0;
+}
+
+/* The same in the common case: this thread's pair, room counted. NULL: use _stage_slow. */
+static inline struct gqp *_stage_fast(uint64_t gen, uint32_t *slot, struct vtr_sqe **sqe)
+{
+	struct gqp *q = _own_qp_fast();
+
+	if (__builtin_expect(!q || gen != t_gen || q->room == 0, 0))
+		return NULL;
+	*slot = q->free_slots[--q->nr_free];
+	*sqe = vtr_qp_sqe_at(&q->qp, q->nr_batch);
+	return q;
+}
+
+/* Publishes the staged batch; returns 0 (a tail call keeps the callers' fast path lean). */
+__attribute__((noinline)) static int _publish0(struct gqp *q)
+{
+	return _publish(q);
+}
+
+/*
+ * The request staged last counts as staged; published with its batch. Returns 0. Asks for
+ * a later slot's line for writing now (prefetchw: a no-op on CPUs without it), so that its
+ * stores do not queue behind the miss, and with write intent, because the host read it
+ * last.
+ */
+static inline int _stage_commit(struct gqp *q, unsigned flags)
+{
+	__asm__ volatile("prefetchw %0" ::"m"(*(const char *)vtr_qp_sqe_at(&q->qp, q->nr_batch + 8)));
+	q->room--;
+	q->nr_batch++;
+	q->async_inflight++;
+	if (!(flags & SHM_SUBMIT_MORE) || q->nr_batch == BATCH)
+		return _publish0(q);
+	return 0;
+}
+
+/*
+ * Fields go straight into the ring slot (invisible until published). Building the SQE
+ * elsewhere and copying it would load over narrower stores, which waits for the store
+ * buffer and so for the ring lines it is still acquiring.
+ */
+static inline void _sqe_fill(struct vtr_sqe *sqe, uint16_t opcode, uint32_t sess_id, uint32_t op,
+			     uint32_t slot)
+{
+	sqe->opcode = opcode;
+	sqe->flags = 0;
+	sqe->sess_id = sess_id;
+	sqe->op = op;
+	sqe->user_data = slot;
+	sqe->nr_args = 0;
+	sqe->args_off = 0;
+}
+
+/* A staged request without arguments, filled in and committed. Returns 0. */
+static inline int _submit0_fill(struct gqp *q, uint32_t slot, struct vtr_sqe *sqe, uint16_t opcode,
+				uint32_t sess_id, uint32_t op, uint64_t user_data, unsigned flags)
+{
+	q->reqs[slot].user_data = user_data;
+	q->reqs[slot].kind = REQ_ASYNC;
+	_sqe_fill(sqe, opcode, sess_id, op, slot);
+	return _stage_commit(q, flags);
+}
+
+__attribute__((noinline)) static int _submit0_slow(uint64_t gen, uint16_t opcode, uint32_t sess_id,
+						   uint32_t op, uint64_t user_data, unsigned flags)
+{
+	struct gqp *q;
+	struct vtr_sqe *sqe;
+	uint32_t slot;
+	int ret = _stage_slow(gen, flags, &q, &slot, &sqe);
+
+	if (ret)
+		return ret;
+	return _submit0_fill(q, slot, sqe, opcode, sess_id, op, user_data, flags);
+}
+
+int shm_submit0(uint64_t gen, uint16_t opcode, uint32_t sess_id, uint32_t op, uint64_t user_data,
+		unsigned flags)
+{
+	struct vtr_sqe *sqe;
+	uint32_t slot;
+	struct gqp *q = _stage_fast(gen, &slot, &sqe);
+
+	if (__builtin_expect(!q, 0))
+		return _submit0_slow(gen, opcode, sess_id, op, user_data, flags);
+	return _submit0_fill(q, slot, sqe, opcode, sess_id, op, user_data, flags);
+}
+
+int shm_submit(uint64_t gen, uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
+	       uint32_t nr_in, const struct shm_io *out, uint32_t nr_out, uint64_t user_data,
+	       unsigned flags)
+{
+	struct vtr_sqe *sqe;
+	uint32_t slot;
+	int ret;
+	struct gqp *q = _stage_fast(gen, &slot, &sqe);
+
+	if (!q && (ret = _stage_slow(gen, flags, &q, &slot, &sqe)))
+		return ret;
+	q->reqs[slot].user_data = user_data;
+	q->reqs[slot].kind = REQ_ASYNC | (nr_in + nr_out ? REQ_ARGS : 0);
+	_sqe_fill(sqe, opcode, sess_id, op, slot);
+	ret = _marshal(&q->rargs[slot], sqe, in, nr_in, out, nr_out);
 	if (ret) {
 		_slot_put(q, slot); /* the staged slot is simply not published */
 		return ret;
 	}
-	/* Ask for a later slot's line now, so that store does not queue behind its miss. */
-	__builtin_prefetch(_vtr_ring_slot(&q->qp.sq, q->qp.sq.head + q->nr_batch + 8), 1, 3);
-	q->nr_batch++;
-	q->async_inflight++;
-	if (!(flags & SHM_SUBMIT_MORE) || q->nr_batch == BATCH)
-		_publish(q);
-	return 0;
+	return _stage_commit(q, flags);
 }
 
 int shm_flush(void)
@@ -929,30 +1154,73 @@ int shm_flush(void)
 	return ret;
 }
 
-int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout_ms, unsigned *nr)
+/*
+ * Moves up to room finished asynchronous requests to out: the stash first (it holds the
+ * oldest), then straight from the completion ring, read in place and given back with one
+ * index store. Every completion ready is taken; those beyond room go to the stash.
+ */
+static unsigned _drain(struct gqp *q, struct vaccel_completion *out, unsigned room)
 {
-	int shared, ret = 0;
+	unsigned got = 0;
+	struct vaccel_completion d;
+
+	while (got < room && q->done_head != q->done_tail)
+		out[got++] = q->done[q->done_head++ & (q->done_cap - 1)];
+	int n = vtr_qp_cq_peek(&q->qp);
+	if (n <= 0)
+		return got; /* a corrupt index shows up in the wait that follows */
+	/* Locals, so that the stores to out and the slot stack do not force reloads. */
+	struct vtr_cq_view cq = vtr_qp_cq_view(&q->qp);
+	const struct req *reqs = q->reqs;
+	uint32_t *free_slots = q->free_slots, nr_free = q->nr_free, done = 0;
+	for (int i = 0; i < n; i++) {
+		const struct vtr_cqe *c = &cq.cqes[(cq.first + (uint32_t)i) & cq.mask];
+		uint64_t slot = c->user_data;
+		int32_t res = c->res;
+
+		if (__builtin_expect(slot < q->qp.cq_entries && reqs[slot].kind == REQ_ASYNC, 1)) {
+			/* An asynchronous request without arguments: nothing to finish. */
+			d = (struct vaccel_completion){.user_data = reqs[slot].user_data, .ret = shm_vret(res)};
+			free_slots[nr_free++] = (uint32_t)slot;
+			done++;
+		} else {
+			q->nr_free = nr_free;
+			int mine = _complete(q, slot, res, &d);
+			nr_free = q->nr_free;
+			if (!mine)
+				continue;
+		}
+		if (got < room)
+			out[got++] = d;
+		else
+			_stash(q, d);
+	}
+	q->nr_free = nr_free;
+	q->async_inflight -= done;
+	vtr_qp_cq_advance(&q->qp, (uint32_t)n);
+	return got;
+}
+
+int shm_reap(struct vaccel_completion *out, unsigned min_nr, unsigned max_nr, int timeout_ms,
+	     unsigned *nr)
+{
+	int shared = 0, ret = 0;
 	struct timespec t0, t1;
+	struct gqp *q = _own_qp_fast();
 
 	*nr = 0;
-	if ((ret = _enter()))
-		return ret;
-	struct gqp *q = _qp_get(&shared);
-	if (shared) {
-		_qp_put(q, shared);
-		return max_nr ? -EBUSY : 0;
+	if (__builtin_expect(!q, 0)) {
+		if ((ret = _enter()))
+			return ret;
+		q = _qp_get(&shared);
+		if (shared) {
+			_qp_put(q, shared);
+			return max_nr ? -EBUSY : 0;
+		}
 	}
 	int timed = 0; /* the clock is read only once a wait is needed */
 	for (;;) {
-		struct vtr_cqe c[BATCH];
-		int n;
-
-		/* Completions already here, without waiting. */
-		while ((n = vtr_qp_reap(&q->qp, c, BATCH)) > 0)
-			for (int i = 0; i < n; i++)
-				_complete(q, &c[i]);
-		while (*nr < max_nr && q->done_head != q->done_tail)
-			out[(*nr)++] = q->done[q->done_head++ % q->qp.cq_entries];
+		*nr += _drain(q, out + *nr, max_nr - *nr);
 		if (*nr >= min_nr || *nr == max_nr)
 			break;
 		_publish(q); /* a reaper waits for what it has staged */
@@ -974,18 +1242,18 @@ int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout
 			}
 			left = timeout_ms - (int)ms;
 		}
-		ret = _check_alive(_wait_some(q, left < 0 || left > WAIT_TIMEOUT_MS ? WAIT_TIMEOUT_MS : left));
+		/* Completions stay in the ring for _drain to take in place. */
+		int ready = vtr_qp_wait_ready(&q->qp, left < 0 || left > WAIT_TIMEOUT_MS ? WAIT_TIMEOUT_MS : left);
+		ret = _check_alive(ready > 0 ? 0 : ready);
 		if (ret && ret != -ETIMEDOUT) {
 			/* The agent is gone, but what it completed before leaving is still ours. */
-			while (*nr < max_nr && q->done_head != q->done_tail)
-				out[(*nr)++] = q->done[q->done_head++ % q->qp.cq_entries];
+			*nr += _drain(q, out + *nr, max_nr - *nr);
 			if (*nr >= min_nr)
 				ret = 0;
 			break;
 		}
 		ret = 0;
 	}
-	_qp_put(q, shared);
 	return ret;
 }
 

@@ -7,10 +7,17 @@
 #ifndef SHM_CONN_H
 #define SHM_CONN_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vaccel/async.h>
+#include <vaccel/error.h>
+
 #include "transport/qp.h"
+
+/* Everything here is the plugin's own: calls between its files need no PLT. */
+#pragma GCC visibility push(hidden)
 
 /* One argument of a call: bytes in the caller's memory. */
 struct shm_io {
@@ -49,25 +56,40 @@ int shm_conn_alive(uint64_t gen);
 int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
 		 uint32_t nr_in, const struct shm_io *out, uint32_t nr_out);
 
-/* A finished asynchronous request: the caller's user_data and the completion's res. */
-struct shm_done {
-	uint64_t user_data;
-	int32_t res;
-};
+/* A completion's res (0, an id, or -errno) as vAccel's return code. */
+static inline int shm_vret(int64_t res)
+{
+	if (res >= 0)
+		return VACCEL_OK;
+	if (res == -ENOTCONN || res == -ECONNRESET || res == -EPIPE)
+		return VACCEL_ESESS;
+	return (int)-res;
+}
 
+/* The same values as VACCEL_ASYNC_WAIT and VACCEL_ASYNC_MORE, so flags pass unchanged. */
 #define SHM_SUBMIT_WAIT 0x1u /* wait for room instead of -EAGAIN */
 #define SHM_SUBMIT_MORE 0x2u /* queue only; publish with the next submit or shm_flush */
 
 /*
- * Asynchronous request on this thread's own queue pair. 0, -EAGAIN (no room), -EBUSY (this
- * thread has no queue pair of its own), -ENOTCONN, -errno of the pool.
+ * Asynchronous request on this thread's own queue pair, for a session of connection number
+ * gen. 0, -EAGAIN (no room), -EBUSY (this thread has no queue pair of its own), -ENOTCONN,
+ * -ECONNRESET (the connection was lost, or gen is an earlier one), -E2BIG, -errno of the pool.
  */
-int shm_submit(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
-	       uint32_t nr_in, const struct shm_io *out, uint32_t nr_out, uint64_t user_data,
-	       unsigned flags);
+int shm_submit(uint64_t gen, uint16_t opcode, uint32_t sess_id, uint32_t op,
+	       const struct shm_io *in, uint32_t nr_in, const struct shm_io *out, uint32_t nr_out,
+	       uint64_t user_data, unsigned flags);
+/* The same for a request without arguments (a noop): nothing goes into the pool. */
+int shm_submit0(uint64_t gen, uint16_t opcode, uint32_t sess_id, uint32_t op, uint64_t user_data,
+		unsigned flags);
 int shm_flush(void);
-/* Between min_nr and max_nr finished requests of this thread. 0, -ETIMEDOUT, -errno. */
-int shm_reap(struct shm_done *out, unsigned min_nr, unsigned max_nr, int timeout_ms, unsigned *nr);
+/*
+ * Between min_nr and max_nr finished requests of this thread, oldest first, their res as
+ * vAccel codes (shm_vret). 0, -ETIMEDOUT (fewer than min_nr; *nr says how many), -errno.
+ */
+int shm_reap(struct vaccel_completion *out, unsigned min_nr, unsigned max_nr, int timeout_ms,
+	     unsigned *nr);
 unsigned shm_inflight(void);
+
+#pragma GCC visibility pop
 
 #endif

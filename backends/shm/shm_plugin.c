@@ -22,23 +22,28 @@
 /* Completion res (0, an id, or -errno) to vAccel's positive codes. */
 static int _vret(int64_t res)
 {
-	if (res >= 0)
-		return VACCEL_OK;
-	if (res == -ENOTCONN || res == -ECONNRESET || res == -EPIPE)
-		return VACCEL_ESESS;
-	return (int)-res;
+	return shm_vret(res);
 }
+
+_Static_assert(SHM_SUBMIT_WAIT == VACCEL_ASYNC_WAIT && SHM_SUBMIT_MORE == VACCEL_ASYNC_MORE,
+	       "asynchronous flags pass to shm_submit unchanged");
 
 static uint32_t _rsess(const struct vaccel_session *sess)
 {
 	return (uint32_t)sess->remote_id;
 }
 
+/* The connection number a session was made on. */
+static uint64_t _sess_gen(const struct vaccel_session *sess)
+{
+	return (uint64_t)(uintptr_t)sess->priv;
+}
+
 /* A session lives on the connection it was made on; after the agent hung up (or a
  * reconnect) the host no longer has it. */
 static int _gone(const struct vaccel_session *sess)
 {
-	return !shm_conn_alive((uint64_t)(uintptr_t)sess->priv);
+	return !shm_conn_alive(_sess_gen(sess));
 }
 
 static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
@@ -248,7 +253,7 @@ static int shm_sgemm(struct vaccel_session *sess, long long int m, long long int
  * load over a narrower store cannot be forwarded and would wait for the store buffer, which
  * on this path holds request stores still waiting for their ring lines.
  */
-static int _int_arg(const struct vaccel_arg *a, int64_t *v)
+static inline int _int_arg(const struct vaccel_arg *a, int64_t *v)
 {
 	switch (a->size) {
 	case 1: { int8_t x; memcpy(&x, a->buf, 1); *v = x; return 0; }
@@ -259,20 +264,25 @@ static int _int_arg(const struct vaccel_arg *a, int64_t *v)
 	return -EINVAL;
 }
 
-/* Asynchronous genop: the same arguments as the synchronous path, tagged with user_data. */
-static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
-			   struct vaccel_arg *write, int nr_write, uint64_t user_data, unsigned flags)
+static int _async_ret(int ret)
+{
+	return ret == -EAGAIN ? VACCEL_EAGAIN : _vret(ret);
+}
+
+/* The general case of shm_genop_async: arguments beyond the op type (out of line, so
+ * that its argument arrays stay off the noop path). */
+__attribute__((noinline)) static int _genop_async_args(struct vaccel_session *sess, int64_t op,
+						       struct vaccel_arg *read, int nr_read,
+						       struct vaccel_arg *write, int nr_write,
+						       uint64_t user_data, unsigned flags)
 {
 	struct shm_io in[VTR_MAX_ARGS], out[VTR_MAX_ARGS];
 	uint32_t nr_in = 0;
-	int64_t op = 0;
 	uint64_t handle;
 	int first = 1;
 
 	if (_gone(sess))
-		return VACCEL_ESESS;
-	if (!read[0].buf || _int_arg(&read[0], &op) || op < 0 || op >= VACCEL_OP_MAX)
-		return VACCEL_EINVAL;
+		return VACCEL_ESESS; /* before looking up its resources */
 	if (op == VACCEL_OP_EXEC_WITH_RESOURCE && nr_read >= 2) {
 		/* The guest names its own resource; the host knows it by the handle it returned. */
 		struct vaccel_resource *res;
@@ -291,11 +301,36 @@ static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read,
 		in[nr_in++] = (struct shm_io){read[i].buf, read[i].size, read[i].type};
 	for (int i = 0; i < nr_write; i++)
 		out[i] = (struct shm_io){write[i].buf, write[i].size, write[i].type};
-	int ret = shm_submit(VTR_OP_VACCEL, _rsess(sess), (uint32_t)op, in, nr_in, out, (uint32_t)nr_write,
-			     user_data,
-			     (flags & VACCEL_ASYNC_WAIT ? SHM_SUBMIT_WAIT : 0) |
-				     (flags & VACCEL_ASYNC_MORE ? SHM_SUBMIT_MORE : 0));
-	return ret == -EAGAIN ? VACCEL_EAGAIN : _vret(ret);
+	return _async_ret(shm_submit(_sess_gen(sess), VTR_OP_VACCEL, _rsess(sess), (uint32_t)op, in,
+				     nr_in, out, (uint32_t)nr_write, user_data, flags));
+}
+
+/*
+ * Asynchronous genop: the same arguments as the synchronous path, tagged with user_data.
+ * An op without arguments beyond its type (a noop) goes straight to shm_submit. A session
+ * of a lost connection is refused there (VACCEL_ESESS).
+ */
+static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
+			   struct vaccel_arg *write, int nr_write, uint64_t user_data, unsigned flags)
+{
+	int64_t op = 0;
+
+	if (!read[0].buf || _int_arg(&read[0], &op) || op < 0 || op >= VACCEL_OP_MAX)
+		return VACCEL_EINVAL;
+	flags &= SHM_SUBMIT_WAIT | SHM_SUBMIT_MORE;
+	if (__builtin_expect(nr_read == 1 && nr_write == 0, 1))
+		return _async_ret(shm_submit0(_sess_gen(sess), VTR_OP_VACCEL, _rsess(sess), (uint32_t)op,
+					      user_data, flags));
+	return _genop_async_args(sess, op, read, nr_read, write, nr_write, user_data, flags);
+}
+
+/* vaccel_noop_async's own entry (VACCEL_PLUGIN_ASYNC_NOOP_SYMBOL): genop's noop case. */
+__attribute__((visibility("default"))) int vaccel_plugin_async_noop(struct vaccel_session *sess,
+								    uint64_t user_data,
+								    unsigned int flags)
+{
+	return _async_ret(shm_submit0(_sess_gen(sess), VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_NOOP,
+				      user_data, flags));
 }
 
 static int shm_async_flush(struct vaccel_session *sess)
@@ -308,25 +343,11 @@ static int shm_async_flush(struct vaccel_session *sess)
 static int shm_async_reap(struct vaccel_session *sess, struct vaccel_completion *out,
 			  unsigned min_nr, unsigned max_nr, int timeout_ms, unsigned *nr)
 {
-	struct shm_done d[64];
-	unsigned got = 0;
-	int ret = 0;
-
 	(void)sess;
-	*nr = 0;
-	while (got < max_nr) {
-		unsigned want = max_nr - got < 64 ? max_nr - got : 64, n = 0;
-		unsigned need = min_nr > got ? min_nr - got : 0;
-		ret = shm_reap(d, need < want ? need : want, want, need ? timeout_ms : 0, &n);
-		for (unsigned i = 0; i < n; i++)
-			out[got + i] = (struct vaccel_completion){d[i].user_data, _vret(d[i].res)};
-		got += n;
-		if (ret || n == 0 || got >= min_nr)
-			break;
-	}
-	*nr = got;
+	int ret = shm_reap(out, min_nr, max_nr, min_nr ? timeout_ms : 0, nr);
+
 	if (ret == -ETIMEDOUT)
-		return got >= min_nr ? VACCEL_OK : VACCEL_ETIMEDOUT;
+		return *nr >= min_nr ? VACCEL_OK : VACCEL_ETIMEDOUT;
 	return _vret(ret);
 }
 

@@ -36,8 +36,11 @@
 
 #define MAX_REPS 15
 
+/* Parts of the run (--only): all by default. */
+enum { PART_LAT = 1, PART_SGEMM = 2, PART_BATCH = 4, PART_IDLE = 8, PART_ALL = 15 };
+
 struct cfg {
-	int cpu_a, cpu_b, reps, quick, blas_threads;
+	int cpu_a, cpu_b, reps, quick, blas_threads, parts;
 	uint64_t calls, sgemm_calls;
 	double idle_s;
 	const char *json;
@@ -331,13 +334,39 @@ static void dump_samples(const char *dir, const char *name, const uint64_t *sort
 		die("cannot write %s/%s.dat: %s", dir, name, strerror(-ret));
 }
 
+/* --only: a comma-separated list of part names. */
+static int parse_parts(const char *arg)
+{
+	static const struct {
+		const char *name;
+		int bit;
+	} names[] = {{"latency", PART_LAT}, {"sgemm", PART_SGEMM}, {"batch", PART_BATCH}, {"idle", PART_IDLE}};
+	int parts = 0;
+
+	for (const char *p = arg; *p;) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == n && !strncmp(p, names[i].name, n))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			die("--only: unknown part '%.*s' (latency, sgemm, batch, idle)", (int)n, p);
+		parts |= names[i].bit;
+		p += n + (p[n] == ',');
+	}
+	if (!parts)
+		die("--only wants at least one part");
+	return parts;
+}
+
 /* ---- report ---- */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: e2e_bench [--quick] [--json FILE] [--reps N] [--cpus A,B] [--calls N]\n"
-		"                 [--blas-threads N] [--idle-s S]\n"
+		"                 [--blas-threads N] [--idle-s S] [--only PARTS]\n"
 		"vaccel_noop through the shared-memory transport to a real vaccel-agent, beside the\n"
 		"bare ring, the local plugin and a unix-socket RPC, plus sgemm 512 overhead and the\n"
 		"idle agent's CPU use. Build with -c opt; run on an otherwise idle machine.\n"
@@ -348,6 +377,9 @@ static void usage(FILE *f)
 		"  --calls N         timed calls per measurement (default 200000)\n"
 		"  --blas-threads N  OpenBLAS threads on both sides (default 1)\n"
 		"  --idle-s S        idle window for agent CPU use (default 5)\n"
+		"  --only PARTS      run only these parts, comma-separated: latency (noop, ring,\n"
+		"                    local, unix), sgemm, batch (asynchronous batches and the\n"
+		"                    io_uring NOP), idle; default all\n"
 		"  --samples DIR     write the sorted per-call times (ns) of the last repetition,\n"
 		"                    thinned to ~1200 ranks, to DIR/e2e_{noop,ring,local,unix}.dat\n");
 }
@@ -360,10 +392,11 @@ int main(int argc, char **argv)
 		{"reps", required_argument, 0, 'r'},   {"cpus", required_argument, 0, 'c'},
 		{"calls", required_argument, 0, 'n'},  {"blas-threads", required_argument, 0, 'b'},
 		{"idle-s", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
-		{"samples", required_argument, 0, 's'}, {0, 0, 0, 0},
+		{"samples", required_argument, 0, 's'}, {"only", required_argument, 0, 'o'},
+		{0, 0, 0, 0},
 	};
 	struct cfg c = {.cpu_a = 0, .cpu_b = 1, .reps = 5, .calls = 200000, .sgemm_calls = 11,
-			.blas_threads = 1, .idle_s = 5};
+			.blas_threads = 1, .idle_s = 5, .parts = PART_ALL};
 	int o, calls_set = 0, idle_set = 0;
 
 	opterr = 0; /* one line of our own for a bad flag */
@@ -381,6 +414,7 @@ int main(int argc, char **argv)
 		case 'b': c.blas_threads = (int)bench_parse_u64(optarg, "--blas-threads"); break;
 		case 'i': c.idle_s = (double)bench_parse_u64(optarg, "--idle-s"); idle_set = 1; break;
 		case 's': c.samples = optarg; break;
+		case 'o': c.parts = parse_parts(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "e2e_bench: unknown option or missing value: '%s' (see --help)\n",
@@ -448,29 +482,38 @@ int main(int argc, char **argv)
 		if (tty)
 			fprintf(stderr, "\r  e2e: repetition %d/%d (%.0f s)   ", r + 1, c.reps, bench_now_s() - t_start);
 		const char *sd = r == c.reps - 1 ? c.samples : NULL;
-		measure_noop(&r_noop, &c, samples, &p->p50[E2E], &p->p99[E2E], &p->p999[E2E]);
-		dump_samples(sd, "e2e_noop", samples, c.calls);
-		measure_ring(&c, samples, &p->p50[RING], &p->p99[RING], &p->p999[RING]);
-		dump_samples(sd, "e2e_ring", samples, c.calls);
-		measure_noop(&l_noop, &c, samples, &p->p50[LOCAL], &p->p99[LOCAL], &p->p999[LOCAL]);
-		dump_samples(sd, "e2e_local", samples, c.calls);
-		measure_unix(&c, samples, &p->p50[UNIX_], &p->p99[UNIX_], &p->p999[UNIX_]);
-		dump_samples(sd, "e2e_unix", samples, c.calls / 10);
-		p->sg_e2e_ms = sgemm_ms(&r_blas, &c, a, b, cc);
-		p->sg_local_ms = sgemm_ms(&l_blas, &c, a, b, cc);
-		p->batch_mops = measure_batch(&r_noop, 1, c.calls * 10);
-		p->batch4_mops = measure_batch(&r_noop, 4, c.calls * 10);
-		p->uring_mops = measure_uring(c.calls * 5);
+		if (c.parts & PART_LAT) {
+			measure_noop(&r_noop, &c, samples, &p->p50[E2E], &p->p99[E2E], &p->p999[E2E]);
+			dump_samples(sd, "e2e_noop", samples, c.calls);
+			measure_ring(&c, samples, &p->p50[RING], &p->p99[RING], &p->p999[RING]);
+			dump_samples(sd, "e2e_ring", samples, c.calls);
+			measure_noop(&l_noop, &c, samples, &p->p50[LOCAL], &p->p99[LOCAL], &p->p999[LOCAL]);
+			dump_samples(sd, "e2e_local", samples, c.calls);
+			measure_unix(&c, samples, &p->p50[UNIX_], &p->p99[UNIX_], &p->p999[UNIX_]);
+			dump_samples(sd, "e2e_unix", samples, c.calls / 10);
+		}
+		if (c.parts & PART_SGEMM) {
+			p->sg_e2e_ms = sgemm_ms(&r_blas, &c, a, b, cc);
+			p->sg_local_ms = sgemm_ms(&l_blas, &c, a, b, cc);
+		}
+		if (c.parts & PART_BATCH) {
+			p->batch_mops = measure_batch(&r_noop, 1, c.calls * 10);
+			p->batch4_mops = measure_batch(&r_noop, 4, c.calls * 10);
+			p->uring_mops = measure_uring(c.calls * 5);
+		}
 		if (!tty)
 			fprintf(stderr, "  e2e: repetition %d/%d done (%.1f s)\n", r + 1, c.reps, bench_now_s() - t_start);
 	}
-	if (tty)
-		fprintf(stderr, "\r  e2e: measuring the idle agent for %.0f s   ", c.idle_s);
-	/* Idle: sessions stay open, nothing is called. Let the poller's spin budget run out. */
-	usleep(100000);
-	double cpu0 = proc_cpu_s(g_ag.pid), w0 = bench_now_s();
-	usleep((useconds_t)(c.idle_s * 1e6));
-	double idle_pct = (proc_cpu_s(g_ag.pid) - cpu0) / (bench_now_s() - w0) * 100.0;
+	double idle_pct = 0;
+	if (c.parts & PART_IDLE) {
+		if (tty)
+			fprintf(stderr, "\r  e2e: measuring the idle agent for %.0f s   ", c.idle_s);
+		/* Idle: sessions stay open, nothing is called. Let the poller's spin budget run out. */
+		usleep(100000);
+		double cpu0 = proc_cpu_s(g_ag.pid), w0 = bench_now_s();
+		usleep((useconds_t)(c.idle_s * 1e6));
+		idle_pct = (proc_cpu_s(g_ag.pid) - cpu0) / (bench_now_s() - w0) * 100.0;
+	}
 	if (tty)
 		fprintf(stderr, "\r%60s\r", "");
 
@@ -480,69 +523,78 @@ int main(int argc, char **argv)
 	struct bench_json *j = bench_json_new();
 	printf("\nend-to-end: guest process on CPU %d, vaccel-agent poller on CPU %d, %d repetitions%s\n",
 	       c.cpu_a, c.cpu_b, n, c.quick ? " (quick)" : "");
-	printf("  %llu timed calls each (unix socket: %llu); median [min..max] over repetitions\n\n",
-	       (unsigned long long)c.calls, (unsigned long long)c.calls / 10);
-	printf("  %-26s %-26s %-12s %-12s\n", "", "p50 ns", "p99 ns", "p99.9 ns");
-	for (int k = 0; k < NLAT; k++) {
-		double q[MAX_REPS], z[MAX_REPS];
-		for (int i = 0; i < n; i++) {
-			v[i] = reps[i].p50[k];
-			q[i] = reps[i].p99[k];
-			z[i] = reps[i].p999[k];
+	if (c.parts & PART_LAT) {
+		printf("  %llu timed calls each (unix socket: %llu); median [min..max] over repetitions\n\n",
+		       (unsigned long long)c.calls, (unsigned long long)c.calls / 10);
+		printf("  %-26s %-26s %-12s %-12s\n", "", "p50 ns", "p99 ns", "p99.9 ns");
+		for (int k = 0; k < NLAT; k++) {
+			double q[MAX_REPS], z[MAX_REPS];
+			for (int i = 0; i < n; i++) {
+				v[i] = reps[i].p50[k];
+				q[i] = reps[i].p99[k];
+				z[i] = reps[i].p999[k];
+			}
+			printf("  %-26s %-9.1f [%.1f..%.1f]%*s %-12.1f %-12.1f\n", lat_name[k],
+			       bench_median(v, n), bench_min(v, n), bench_max(v, n), 2, "",
+			       bench_median(q, n), bench_median(z, n));
+			static const char *const keys[NLAT][3] = {
+				{"e2e.noop_p50_ns", "e2e.noop_p99_ns", "e2e.noop_p999_ns"},
+				{"e2e.ring_rtt_p50_ns", "e2e.ring_rtt_p99_ns", "e2e.ring_rtt_p999_ns"},
+				{"e2e.local_noop_p50_ns", "e2e.local_noop_p99_ns", "e2e.local_noop_p999_ns"},
+				{"unix.noop_p50_ns", "unix.noop_p99_ns", "unix.noop_p999_ns"},
+			};
+			bench_json_num(j, keys[k][0], bench_median(v, n));
+			bench_json_num(j, keys[k][1], bench_median(q, n));
+			bench_json_num(j, keys[k][2], bench_median(z, n));
 		}
-		printf("  %-26s %-9.1f [%.1f..%.1f]%*s %-12.1f %-12.1f\n", lat_name[k], bench_median(v, n),
-		       bench_min(v, n), bench_max(v, n), 2, "", bench_median(q, n), bench_median(z, n));
-		static const char *const keys[NLAT][3] = {
-			{"e2e.noop_p50_ns", "e2e.noop_p99_ns", "e2e.noop_p999_ns"},
-			{"e2e.ring_rtt_p50_ns", "e2e.ring_rtt_p99_ns", "e2e.ring_rtt_p999_ns"},
-			{"e2e.local_noop_p50_ns", "e2e.local_noop_p99_ns", "e2e.local_noop_p999_ns"},
-			{"unix.noop_p50_ns", "unix.noop_p99_ns", "unix.noop_p999_ns"},
-		};
-		bench_json_num(j, keys[k][0], bench_median(v, n));
-		bench_json_num(j, keys[k][1], bench_median(q, n));
-		bench_json_num(j, keys[k][2], bench_median(z, n));
+		for (int i = 0; i < n; i++) {
+			v[i] = reps[i].p50[E2E] / reps[i].p50[RING];
+			w[i] = reps[i].p50[UNIX_] / reps[i].p50[E2E];
+		}
+		double vs_ring = bench_median(v, n), vs_unix = bench_median(w, n);
+		printf("\n  noop via transport / bare ring (p50):   %.2fx [%.2f..%.2f]   target <= 2x\n",
+		       vs_ring, bench_min(v, n), bench_max(v, n));
+		printf("  unix socket / noop via transport (p50): %.0fx [%.0f..%.0f]   target >= 50x\n",
+		       vs_unix, bench_min(w, n), bench_max(w, n));
+		bench_json_num(j, "e2e.vs_ring_p50_ratio", vs_ring);
+		bench_json_num(j, "e2e.unix_vs_e2e_p50_ratio", vs_unix);
 	}
-	for (int i = 0; i < n; i++) {
-		v[i] = reps[i].p50[E2E] / reps[i].p50[RING];
-		w[i] = reps[i].p50[UNIX_] / reps[i].p50[E2E];
+	if (c.parts & PART_SGEMM) {
+		for (int i = 0; i < n; i++) {
+			v[i] = reps[i].sg_e2e_ms;
+			w[i] = (reps[i].sg_e2e_ms - reps[i].sg_local_ms) / reps[i].sg_local_ms * 100.0;
+		}
+		double over = bench_median(w, n);
+		printf("  sgemm 512^3, OpenBLAS %d thread(s): transport %.3f ms, local %.3f ms, overhead "
+		       "%.1f%% [%.1f..%.1f] (arguments copied into the pool)\n",
+		       c.blas_threads, bench_median(v, n), reps[n / 2].sg_local_ms, over, bench_min(w, n),
+		       bench_max(w, n));
+		bench_json_num(j, "e2e.sgemm512_copy_overhead_pct", over);
+		bench_json_num(j, "e2e.blas_threads", c.blas_threads);
 	}
-	double vs_ring = bench_median(v, n), vs_unix = bench_median(w, n);
-	printf("\n  noop via transport / bare ring (p50):   %.2fx [%.2f..%.2f]   target <= 2x\n", vs_ring,
-	       bench_min(v, n), bench_max(v, n));
-	printf("  unix socket / noop via transport (p50): %.0fx [%.0f..%.0f]   target >= 50x\n", vs_unix,
-	       bench_min(w, n), bench_max(w, n));
-	for (int i = 0; i < n; i++) {
-		v[i] = reps[i].sg_e2e_ms;
-		w[i] = (reps[i].sg_e2e_ms - reps[i].sg_local_ms) / reps[i].sg_local_ms * 100.0;
+	if (c.parts & PART_BATCH) {
+		double bv[MAX_REPS], b4[MAX_REPS], uv[MAX_REPS], br[MAX_REPS];
+		for (int i = 0; i < n; i++) {
+			bv[i] = reps[i].batch_mops;
+			b4[i] = reps[i].batch4_mops;
+			uv[i] = reps[i].uring_mops;
+			br[i] = uv[i] > 0 ? bv[i] / uv[i] : 0;
+		}
+		printf("  noop, asynchronous, batches of 32: %.1f Mops/s [%.1f..%.1f] with 1 thread, %.1f "
+		       "Mops/s with 4 threads (oversubscribed: sleep path)\n",
+		       bench_median(bv, n), bench_min(bv, n), bench_max(bv, n), bench_median(b4, n));
+		printf("  io_uring NOP, batches of 32 (same run): %.1f Mops/s; transport/io_uring %.1fx "
+		       "[%.1f..%.1f]   target >= 5x\n",
+		       bench_median(uv, n), bench_median(br, n), bench_min(br, n), bench_max(br, n));
+		bench_json_num(j, "e2e.noop_batch32_mops", bench_median(bv, n));
+		bench_json_num(j, "e2e.noop_batch32_4thr_mops", bench_median(b4, n));
+		bench_json_num(j, "uring.nop_batch32_mops", bench_median(uv, n));
+		bench_json_num(j, "e2e.batch32_vs_uring_ratio", bench_median(br, n));
 	}
-	double over = bench_median(w, n);
-	printf("  sgemm 512^3, OpenBLAS %d thread(s): transport %.3f ms, local %.3f ms, overhead %.1f%% "
-	       "[%.1f..%.1f] (arguments copied into the pool)\n",
-	       c.blas_threads, bench_median(v, n), reps[n / 2].sg_local_ms, over, bench_min(w, n),
-	       bench_max(w, n));
-	double bv[MAX_REPS], b4[MAX_REPS], uv[MAX_REPS], br[MAX_REPS];
-	for (int i = 0; i < n; i++) {
-		bv[i] = reps[i].batch_mops;
-		b4[i] = reps[i].batch4_mops;
-		uv[i] = reps[i].uring_mops;
-		br[i] = uv[i] > 0 ? bv[i] / uv[i] : 0;
+	if (c.parts & PART_IDLE) {
+		printf("  idle agent: %.2f%% of one core over %.0f s   target < 1%%\n", idle_pct, c.idle_s);
+		bench_json_num(j, "agent.idle_cpu_pct", idle_pct);
 	}
-	printf("  noop, asynchronous, batches of 32: %.1f Mops/s [%.1f..%.1f] with 1 thread, %.1f Mops/s "
-	       "with 4 threads (oversubscribed: sleep path)\n",
-	       bench_median(bv, n), bench_min(bv, n), bench_max(bv, n), bench_median(b4, n));
-	printf("  io_uring NOP, batches of 32 (same run): %.1f Mops/s; transport/io_uring %.1fx [%.1f..%.1f]   "
-	       "target >= 5x\n",
-	       bench_median(uv, n), bench_median(br, n), bench_min(br, n), bench_max(br, n));
-	printf("  idle agent: %.2f%% of one core over %.0f s   target < 1%%\n", idle_pct, c.idle_s);
-	bench_json_num(j, "e2e.noop_batch32_mops", bench_median(bv, n));
-	bench_json_num(j, "e2e.noop_batch32_4thr_mops", bench_median(b4, n));
-	bench_json_num(j, "uring.nop_batch32_mops", bench_median(uv, n));
-	bench_json_num(j, "e2e.batch32_vs_uring_ratio", bench_median(br, n));
-	bench_json_num(j, "e2e.vs_ring_p50_ratio", vs_ring);
-	bench_json_num(j, "e2e.unix_vs_e2e_p50_ratio", vs_unix);
-	bench_json_num(j, "e2e.sgemm512_copy_overhead_pct", over);
-	bench_json_num(j, "e2e.blas_threads", c.blas_threads);
-	bench_json_num(j, "agent.idle_cpu_pct", idle_pct);
 	bench_json_machine(j);
 	if (c.json && bench_json_write(j, c.json))
 		die("cannot write %s", c.json);

@@ -243,13 +243,9 @@ static int _announce(struct poller *p)
 
 	for (struct guest *g = p->guests; g; g = g->next) {
 		for (uint32_t q = 0; q < g->nr_qps && !g->broken; q++) {
-			/* A full CQ means a guest that does not reap: its waiting requests are not
-			 * work we can do, so they must not keep us awake (we look again after a
-			 * doorbell or the sleep timeout). */
-			if (_vtr_ring_free(&g->qps[q].cq, 1) == 0)
-				continue;
-			int r = vtr_qp_announce_sleep(&g->qps[q].sq);
-			if (r != 0)
+			/* Requests behind a full CQ (a guest that does not reap) do not keep us
+			 * awake; the guest's next publish rings (vtr_qp_host_announce_sleep). */
+			if (vtr_qp_host_announce_sleep(&g->qps[q]) != 0)
 				pending = 1;
 		}
 	}

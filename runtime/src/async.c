@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Asynchronous submission: dispatch to a plugin's native support (the symbol
-// vaccel_plugin_async_ops), or run the request now and keep its completion for the next
-// reap (plugins without it).
+// vaccel_plugin_async_ops, and vaccel_plugin_async_noop for vaccel_noop_async when the
+// plugin has it), or run the request now and keep its completion for the next reap
+// (plugins without it).
 #include "rt.h"
 #include "vaccel/async.h"
 #include <dlfcn.h>
@@ -16,7 +17,10 @@ struct rt_fallback_cq {
 	struct vaccel_completion c[RT_ASYNC_FALLBACK_CAP];
 };
 
-static __thread struct rt_fallback_cq *t_fb;
+/* Every thread-local of this file uses one TLS model: with ld 2.40, a shared libvaccel whose
+ * local thread-locals mixed initial-exec and dynamic access got IE relocations against the
+ * wrong symbols. */
+static __thread struct rt_fallback_cq *t_fb __attribute__((tls_model("initial-exec")));
 static pthread_key_t rt_fb_key;
 static pthread_once_t rt_fb_once = PTHREAD_ONCE_INIT;
 
@@ -25,36 +29,74 @@ static void _fb_key_init(void)
 	pthread_key_create(&rt_fb_key, free);
 }
 
+/* What a plugin offers for asynchronous calls: its ops, and its noop entry (optional). */
+struct rt_async {
+	const struct vaccel_plugin_async_ops *ops;
+	vaccel_plugin_async_noop_fn noop;
+};
+
 /* Plugins never move or unload their code (RTLD_NODELETE): a lookup can be cached. */
 static struct {
 	const struct vaccel_plugin *p;
-	const struct vaccel_plugin_async_ops *ops;
+	struct rt_async a;
 } rt_async_cache[64];
 static unsigned rt_async_cached;
 static pthread_mutex_t rt_async_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const struct vaccel_plugin_async_ops *_ops(const struct vaccel_session *sess)
+/*
+ * The last plugin this thread asked about and what it offers, so that a thread submitting
+ * to one plugin finds them with a few loads (initial-exec: no __tls_get_addr call).
+ */
+static __thread const struct vaccel_plugin *t_async_plugin __attribute__((tls_model("initial-exec")));
+static __thread struct rt_async t_async __attribute__((tls_model("initial-exec")));
+
+/* The slow way to t_async: the shared cache, or dlsym. p is not NULL. */
+__attribute__((noinline)) static const struct rt_async *_async_lookup(const struct vaccel_plugin *p)
+{
+	unsigned n = __atomic_load_n(&rt_async_cached, __ATOMIC_ACQUIRE);
+	struct rt_async a = {0};
+	unsigned i;
+
+	for (i = 0; i < n && rt_async_cache[i].p != p; i++)
+		;
+	if (i < n) {
+		a = rt_async_cache[i].a;
+	} else {
+		if (p->dl_handle) {
+			a.ops = dlsym(p->dl_handle, VACCEL_PLUGIN_ASYNC_SYMBOL);
+			/* A function pointer through dlsym's void *, as POSIX allows. */
+			*(void **)&a.noop = dlsym(p->dl_handle, VACCEL_PLUGIN_ASYNC_NOOP_SYMBOL);
+		}
+		pthread_mutex_lock(&rt_async_lock);
+		n = rt_async_cached;
+		if (n < sizeof(rt_async_cache) / sizeof(rt_async_cache[0])) {
+			rt_async_cache[n].p = p;
+			rt_async_cache[n].a = a;
+			/* Release: a reader that sees the count sees the entry. */
+			__atomic_store_n(&rt_async_cached, n + 1, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&rt_async_lock);
+	}
+	t_async = a;
+	t_async_plugin = p;
+	return &t_async;
+}
+
+/* What sess's plugin offers for asynchronous calls; NULL without a plugin. */
+static inline const struct rt_async *_async(const struct vaccel_session *sess)
 {
 	const struct vaccel_plugin *p = sess->plugin;
-	unsigned n = __atomic_load_n(&rt_async_cached, __ATOMIC_ACQUIRE);
-	const struct vaccel_plugin_async_ops *ops;
 
-	if (!p)
-		return NULL;
-	for (unsigned i = 0; i < n; i++)
-		if (rt_async_cache[i].p == p)
-			return rt_async_cache[i].ops;
-	ops = p->dl_handle ? dlsym(p->dl_handle, VACCEL_PLUGIN_ASYNC_SYMBOL) : NULL;
-	pthread_mutex_lock(&rt_async_lock);
-	n = rt_async_cached;
-	if (n < sizeof(rt_async_cache) / sizeof(rt_async_cache[0])) {
-		rt_async_cache[n].p = p;
-		rt_async_cache[n].ops = ops;
-		/* Release: a reader that sees the count sees the entry. */
-		__atomic_store_n(&rt_async_cached, n + 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&rt_async_lock);
-	return ops;
+	if (__builtin_expect(p && p == t_async_plugin, 1))
+		return &t_async;
+	return p ? _async_lookup(p) : NULL;
+}
+
+static inline const struct vaccel_plugin_async_ops *_ops(const struct vaccel_session *sess)
+{
+	const struct rt_async *a = _async(sess);
+
+	return a ? a->ops : NULL;
 }
 
 static int _fallback_push(uint64_t user_data, int ret)
@@ -73,9 +115,19 @@ static int _fallback_push(uint64_t user_data, int ret)
 	return VACCEL_OK;
 }
 
-int vaccel_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
-		       struct vaccel_arg *write, int nr_write, uint64_t user_data,
-		       unsigned int flags)
+/* Runs the request now and keeps its completion (plugins without asynchronous support). */
+__attribute__((noinline)) static int _fallback(struct vaccel_session *sess, struct vaccel_arg *read,
+					       int nr_read, struct vaccel_arg *write, int nr_write,
+					       uint64_t user_data)
+{
+	if (t_fb && t_fb->tail - t_fb->head == RT_ASYNC_FALLBACK_CAP)
+		return VACCEL_EAGAIN;
+	return _fallback_push(user_data, vaccel_genop(sess, read, nr_read, write, nr_write));
+}
+
+static inline int _genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
+			       struct vaccel_arg *write, int nr_write, uint64_t user_data,
+			       unsigned int flags)
 {
 	const struct vaccel_plugin_async_ops *ops;
 
@@ -85,19 +137,37 @@ int vaccel_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int
 	if (!sess->plugin)
 		return VACCEL_ENOTSUP;
 	ops = _ops(sess);
-	if (ops && ops->genop)
+	if (__builtin_expect(ops && ops->genop, 1))
 		return ops->genop(sess, read, nr_read, write, nr_write, user_data, flags);
-	if (t_fb && t_fb->tail - t_fb->head == RT_ASYNC_FALLBACK_CAP)
-		return VACCEL_EAGAIN;
-	return _fallback_push(user_data, vaccel_genop(sess, read, nr_read, write, nr_write));
+	return _fallback(sess, read, nr_read, write, nr_write, user_data);
 }
 
-int vaccel_noop_async(struct vaccel_session *sess, uint64_t user_data, unsigned int flags)
+int vaccel_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
+		       struct vaccel_arg *write, int nr_write, uint64_t user_data,
+		       unsigned int flags)
+{
+	return _genop_async(sess, read, nr_read, write, nr_write, user_data, flags);
+}
+
+/* vaccel_noop_async as a genop of VACCEL_OP_NOOP (and its argument errors). */
+__attribute__((noinline)) static int _noop_as_genop(struct vaccel_session *sess, uint64_t user_data,
+						    unsigned int flags)
 {
 	int32_t op = VACCEL_OP_NOOP;
 	struct vaccel_arg read[1] = {{.buf = &op, .size = sizeof(op), .type = VACCEL_ARG_INT32}};
 
-	return vaccel_genop_async(sess, read, 1, NULL, 0, user_data, flags);
+	return _genop_async(sess, read, 1, NULL, 0, user_data, flags);
+}
+
+int vaccel_noop_async(struct vaccel_session *sess, uint64_t user_data, unsigned int flags)
+{
+	const struct rt_async *a;
+
+	/* The plugin's own noop entry when it has one: no arguments to build and check. */
+	if (sess && !(flags & ~(VACCEL_ASYNC_WAIT | VACCEL_ASYNC_MORE)) && (a = _async(sess)) &&
+	    a->noop)
+		return a->noop(sess, user_data, flags);
+	return _noop_as_genop(sess, user_data, flags);
 }
 
 int vaccel_async_flush(struct vaccel_session *sess)

@@ -160,6 +160,65 @@ TEST_F(Async, InFlightLimitIsEagainOrAWait)
 	ASSERT_EQ(vaccel_session_init(&dbg_, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG), VACCEL_OK);
 }
 
+// Submitting with VACCEL_ASYNC_WAIT far beyond the completion ring without reaping: every
+// completion met while waiting for room is kept, none overwritten, for the reap at the end.
+TEST_F(Async, WaitingSubmitsKeepEveryCompletion)
+{
+	std::unique_ptr<e2e::Agent> small(StartAgent({"--cq-entries", "16", "--sq-entries", "16"}));
+	ASSERT_TRUE(small->ok()) << small->Log();
+	vaccel_session_release(&dbg_);
+	Boot(small->socket());
+	ASSERT_EQ(vaccel_session_init(&dbg_, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	const uint64_t n = 200;
+	for (uint64_t i = 0; i < n; i++)
+		ASSERT_EQ(vaccel_noop_async(&dbg_, 5000 + i, VACCEL_ASYNC_WAIT), VACCEL_OK) << i;
+	EXPECT_EQ(vaccel_async_inflight(&dbg_), n) << "submitted and not yet reaped";
+	std::vector<vaccel_completion> c(n + 8);
+	std::set<uint64_t> got;
+	unsigned total = 0, k = 0;
+	while (total < n) {
+		ASSERT_EQ(vaccel_async_reap(&dbg_, c.data(), 1, (unsigned)c.size(), 5000, &k), VACCEL_OK);
+		for (unsigned i = 0; i < k; i++) {
+			EXPECT_EQ(c[i].ret, VACCEL_OK);
+			EXPECT_TRUE(got.insert(c[i].user_data).second) << "completion " << c[i].user_data << " twice";
+		}
+		total += k;
+	}
+	EXPECT_EQ(total, n);
+	EXPECT_EQ(got.size(), n);
+	EXPECT_EQ(*got.begin(), 5000u);
+	EXPECT_EQ(*got.rbegin(), 5000 + n - 1);
+	vaccel_session_release(&dbg_);
+	vaccel_cleanup();
+	EXPECT_EQ(small->Stop(), 0) << small->Log();
+	Boot(agent_->socket());
+	ASSERT_EQ(vaccel_session_init(&dbg_, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+}
+
+// The generic entry with a noop (vaccel_genop_async) and the noop entry (vaccel_noop_async)
+// mixed in one batch: both reach the agent and come back in order.
+TEST_F(Async, GenopNoopAndNoopMix)
+{
+	int32_t op = VACCEL_OP_NOOP;
+	vaccel_arg rd[1] = {{&op, sizeof(op), VACCEL_ARG_INT32, 0, false}};
+	for (uint64_t i = 0; i < 40; i++) {
+		unsigned f = i % 8 == 7 ? 0 : VACCEL_ASYNC_MORE;
+		if (i % 2)
+			ASSERT_EQ(vaccel_genop_async(&dbg_, rd, 1, nullptr, 0, i, f), VACCEL_OK);
+		else
+			ASSERT_EQ(vaccel_noop_async(&dbg_, i, f), VACCEL_OK);
+	}
+	std::vector<vaccel_completion> c(40);
+	unsigned n = 0;
+	ASSERT_EQ(vaccel_async_reap(&dbg_, c.data(), 40, 40, 5000, &n), VACCEL_OK);
+	ASSERT_EQ(n, 40u);
+	for (unsigned i = 0; i < n; i++) {
+		EXPECT_EQ(c[i].user_data, i) << "in submission order";
+		EXPECT_EQ(c[i].ret, VACCEL_OK);
+	}
+	EXPECT_EQ(vaccel_noop_async(&dbg_, 1, 0x100), VACCEL_EINVAL) << "unknown flags";
+}
+
 TEST_F(Async, FourThreadsWith64InFlightEach)
 {
 	const int per_thread = 3000;

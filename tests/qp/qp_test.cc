@@ -1,5 +1,6 @@
-// Queue pair: round trip, the in-flight limit (also against a guest that ignores it), and
-// the wait ladder: thousands of sleep/wake cycles with random timing lose no wake-up.
+// Queue pair: round trip, the in-flight limit (also against a guest that ignores it),
+// completions read in place, room for staging, and the wait ladder: thousands of sleep/wake
+// cycles with random timing lose no wake-up.
 #include <gtest/gtest.h>
 
 #include <sys/eventfd.h>
@@ -11,47 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "transport/qp.h"
+#include "qp_test_util.h"
 
 namespace {
-
-struct Pair {
-	void *mem;
-	uint64_t bytes;
-	vtr_qp guest{}, host{};
-	int guest_fd = -1, host_fd = -1;
-	Pair(uint32_t sq, uint32_t cq, bool doorbells = false)
-	{
-		bytes = vtr_qp_bytes(sq, cq);
-		mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
-		EXPECT_EQ(vtr_qp_format(mem, bytes, sq, cq), 0);
-		vtr_doorbell to_host{-1, nullptr, 0}, to_guest{-1, nullptr, 0};
-		if (doorbells) {
-			guest_fd = eventfd(0, EFD_CLOEXEC);
-			host_fd = eventfd(0, EFD_CLOEXEC);
-			to_host.fd = host_fd;
-			to_guest.fd = guest_fd;
-		}
-		EXPECT_EQ(vtr_qp_attach(&guest, mem, bytes, sq, cq, VTR_QP_GUEST, guest_fd, &to_host), 0);
-		EXPECT_EQ(vtr_qp_attach(&host, mem, bytes, sq, cq, VTR_QP_HOST, host_fd, &to_guest), 0);
-	}
-	~Pair()
-	{
-		free(mem);
-		if (guest_fd >= 0)
-			close(guest_fd);
-		if (host_fd >= 0)
-			close(host_fd);
-	}
-};
-
-vtr_sqe Sqe(uint64_t ud)
-{
-	vtr_sqe s{};
-	s.opcode = VTR_OP_NOP;
-	s.user_data = ud;
-	return s;
-}
 
 TEST(Qp, RoundTripCarriesUserData)
 {
@@ -113,6 +76,65 @@ TEST(Qp, HostNeverOverflowsCqOfAGuestThatIgnoresTheLimit)
 	ASSERT_EQ(vtr_ring_pop_burst(&p.guest.cq, out, 4), 4);
 	EXPECT_EQ(vtr_qp_host_take(&p.host, got, 16), 4) << "room again: taken in order";
 	EXPECT_EQ(got[0].user_data, 104u);
+}
+
+// The guest reads completions in place: peek, each CQE where it lies (across the end of
+// the ring too), one advance that frees the host's CQ slots and the in-flight count.
+TEST(Qp, CompletionsAreReadInPlace)
+{
+	Pair p(8, 4);
+	for (uint64_t round = 0; round < 3; round++) {
+		std::vector<vtr_sqe> s;
+		for (uint64_t i = 0; i < 3; i++)
+			s.push_back(Sqe(round * 10 + i));
+		ASSERT_EQ(vtr_qp_submit(&p.guest, s.data(), 3), 3);
+		vtr_sqe got[3];
+		ASSERT_EQ(vtr_qp_host_take(&p.host, got, 3), 3);
+		vtr_cqe c[3];
+		for (int i = 0; i < 3; i++)
+			c[i] = vtr_cqe{got[i].user_data, -(int32_t)i, 0};
+		ASSERT_EQ(vtr_qp_host_complete(&p.host, c, 3), 3);
+		ASSERT_EQ(vtr_qp_cq_peek(&p.guest), 3);
+		vtr_cq_view v = vtr_qp_cq_view(&p.guest);
+		for (uint32_t i = 0; i < 3; i++) {
+			EXPECT_EQ(vtr_qp_cqe(&p.guest, i)->user_data, round * 10 + i);
+			EXPECT_EQ(v.cqes[(v.first + i) & v.mask].res, -(int32_t)i);
+		}
+		EXPECT_EQ(p.guest.inflight, 3u);
+		vtr_qp_cq_advance(&p.guest, 3);
+		EXPECT_EQ(p.guest.inflight, 0u);
+		EXPECT_EQ(vtr_qp_cq_peek(&p.guest), 0);
+	}
+	// The host sees the slots given back: a full CQ's worth fits again.
+	std::vector<vtr_sqe> s(4, Sqe(99));
+	ASSERT_EQ(vtr_qp_submit(&p.guest, s.data(), 4), 4);
+	vtr_sqe got[4];
+	EXPECT_EQ(vtr_qp_host_take(&p.host, got, 4), 4);
+}
+
+// Room for staging: the in-flight limit (CQ) and the SQ's free slots, whichever is smaller,
+// counting what is already staged.
+TEST(Qp, StageRoomCountsBothLimits)
+{
+	Pair cq_bound(16, 4), sq_bound(4, 16);
+	EXPECT_EQ(vtr_qp_stage_room(&cq_bound.guest, 0), 4u);
+	EXPECT_EQ(vtr_qp_stage_room(&cq_bound.guest, 3), 1u);
+	EXPECT_EQ(vtr_qp_stage_room(&cq_bound.guest, 4), 0u);
+	EXPECT_EQ(vtr_qp_stage_room(&sq_bound.guest, 0), 4u);
+	EXPECT_EQ(vtr_qp_stage_room(&sq_bound.guest, 1), 3u);
+	// Staged slots are what vtr_qp_sqe_at names; publishing them keeps the count.
+	for (uint32_t k = 0; k < 2; k++)
+		*vtr_qp_sqe_at(&cq_bound.guest, k) = Sqe(k);
+	vtr_qp_publish(&cq_bound.guest, 2);
+	EXPECT_EQ(vtr_qp_stage_room(&cq_bound.guest, 0), 2u);
+	vtr_sqe got[2];
+	ASSERT_EQ(vtr_qp_host_take(&cq_bound.host, got, 2), 2);
+	EXPECT_EQ(got[1].user_data, 1u);
+	vtr_cqe c[2] = {{0, 0, 0}, {1, 0, 0}};
+	ASSERT_EQ(vtr_qp_host_complete(&cq_bound.host, c, 2), 2);
+	EXPECT_EQ(vtr_qp_stage_room(&cq_bound.guest, 0), 2u) << "not reaped yet: still in flight";
+	vtr_qp_cq_advance(&cq_bound.guest, (uint32_t)vtr_qp_cq_peek(&cq_bound.guest));
+	EXPECT_EQ(vtr_qp_stage_room(&cq_bound.guest, 0), 4u);
 }
 
 TEST(Qp, ClaimIsExclusive)
@@ -178,25 +200,50 @@ TEST(QpWaitLadder, AnnounceBeforePublishGetsADoorbell)
 	EXPECT_EQ(p.guest.doorbells, 0u) << "host not asleep: no doorbell on the busy path";
 }
 
-// The host side of the handshake in a test: wait for one SQE with the same ladder.
-int HostWaitOne(vtr_qp *h, vtr_sqe *out, uint64_t spin_polls)
+// The host goes to sleep while the guest's completion ring is full. The guest then reaps
+// and publishes more: that publish must ring the host, or the request waits for the host's
+// sleep timeout.
+TEST(QpWaitLadder, HostAsleepBehindAFullCqIsRungByTheNextPublish)
 {
-	for (;;) {
-		for (uint64_t i = 0; i < spin_polls; i++) {
-			int n = vtr_qp_host_take(h, out, 1);
-			if (n)
-				return n;
-		}
-		int ready = vtr_qp_announce_sleep(&h->sq);
-		if (ready < 0)
-			return ready;
-		if (ready == 0) {
-			int ret = vtr_qp_sleep(h, 5000);
-			vtr_qp_wake_done(&h->sq);
-			if (ret)
-				return ret; // -ETIMEDOUT here means a lost wake-up
-		}
+	Pair p(8, 4, true);
+	std::vector<vtr_sqe> s;
+	for (uint64_t i = 0; i < 4; i++)
+		s.push_back(Sqe(i));
+	ASSERT_EQ(vtr_qp_submit(&p.guest, s.data(), 4), 4);
+	vtr_sqe got[4];
+	ASSERT_EQ(vtr_qp_host_take(&p.host, got, 4), 4);
+	vtr_cqe c[4] = {{0, 0, 0}, {1, 0, 0}, {2, 0, 0}, {3, 0, 0}};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, c, 4), 4);
+	EXPECT_EQ(vtr_qp_host_announce_sleep(&p.host), 0) << "nothing to serve: the host may sleep";
+	vtr_cqe out[4];
+	ASSERT_EQ(vtr_qp_reap(&p.guest, out, 4), 4);
+	ASSERT_EQ(vtr_qp_submit(&p.guest, s.data(), 1), 1);
+	EXPECT_EQ(p.guest.doorbells, 1u) << "the publish after the reap must ring the sleeping host";
+	EXPECT_EQ(vtr_qp_sleep(&p.host, 0), 0) << "and the host's doorbell is readable";
+	vtr_qp_wake_done(&p.host.sq);
+}
+
+// Requests that wait behind a full CQ (a guest ignoring its in-flight limit) do not keep the
+// host awake, but its flag stays set; with room in the CQ they do keep it awake.
+TEST(QpWaitLadder, HostAnnounceCountsOnlyServableRequests)
+{
+	Pair p(8, 2, true);
+	for (uint64_t i = 0; i < 2; i++) {
+		vtr_sqe s = Sqe(i);
+		ASSERT_EQ(vtr_ring_push(&p.guest.sq, &s), 1);
 	}
+	vtr_sqe got[2];
+	ASSERT_EQ(vtr_qp_host_take(&p.host, got, 2), 2);
+	vtr_cqe c[2] = {{0, 0, 0}, {1, 0, 0}};
+	ASSERT_EQ(vtr_qp_host_complete(&p.host, c, 2), 2); // CQ full, never reaped
+	vtr_sqe more = Sqe(7);
+	ASSERT_EQ(vtr_ring_push(&p.guest.sq, &more), 1); // beyond the limit
+	EXPECT_EQ(vtr_qp_host_announce_sleep(&p.host), 0) << "no CQ room: nothing servable";
+	EXPECT_EQ(p.host.sq.sh->cons_wake, 1u) << "the flag stays set for the guest's next publish";
+	vtr_cqe out[2];
+	ASSERT_EQ(vtr_ring_pop_burst(&p.guest.cq, out, 2), 2); // the guest reaps at last
+	EXPECT_EQ(vtr_qp_host_announce_sleep(&p.host), 1) << "now the waiting request is servable";
+	EXPECT_EQ(p.host.sq.sh->cons_wake, 0u) << "flag withdrawn when not sleeping";
 }
 
 TEST(QpWaitLadder, NoWakeUpLostOverManyRandomCycles)

@@ -123,6 +123,31 @@ TEST(RingEdge, PartialBurstsWhenNearlyFullOrEmpty)
 	EXPECT_EQ(vtr_ring_count(&p.prod), 0u);
 }
 
+// Reading in place: peek counts what is ready, at() sees each element where it lies (also
+// across the end), and nothing is freed for the producer before consume().
+TEST(RingEdge, PeekReadsInPlaceUntilConsumed)
+{
+	Pair p(8, 8);
+	uint64_t in[6] = {10, 11, 12, 13, 14, 15}, out[8];
+	ASSERT_EQ(vtr_ring_push_burst(&p.prod, in, 6), 6);
+	ASSERT_EQ(vtr_ring_pop_burst(&p.cons, out, 6), 6); // both indices now at 6
+	ASSERT_EQ(vtr_ring_push_burst(&p.prod, in, 5), 5); // slots 6, 7, 0, 1, 2
+	EXPECT_EQ(vtr_ring_peek(&p.cons), 5);
+	for (uint32_t i = 0; i < 5; i++)
+		EXPECT_EQ(*(const uint64_t *)vtr_ring_at(&p.cons, i), in[i]) << "element " << i;
+	EXPECT_EQ(vtr_ring_push_burst(&p.prod, in, 8), 3) << "peeked elements still occupy their slots";
+	vtr_ring_consume(&p.cons, 2);
+	EXPECT_EQ(vtr_ring_peek(&p.cons), 3) << "what is left of what the last look saw";
+	EXPECT_EQ(*(const uint64_t *)vtr_ring_at(&p.cons, 0), in[2]);
+	EXPECT_EQ(vtr_ring_push_burst(&p.prod, in, 8), 2) << "consume gave 2 slots back";
+	vtr_ring_consume(&p.cons, 3);
+	EXPECT_EQ(vtr_ring_peek(&p.cons), 5) << "a new look finds the later pushes";
+	EXPECT_EQ(*(const uint64_t *)vtr_ring_at(&p.cons, 4), in[1]);
+	vtr_ring_consume(&p.cons, 5);
+	EXPECT_EQ(vtr_ring_peek(&p.cons), 0);
+	EXPECT_EQ(vtr_ring_count(&p.prod), 0u);
+}
+
 TEST(RingEdge, BadGeometryRefused)
 {
 	RingMem m(64, 64);

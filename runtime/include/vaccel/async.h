@@ -76,6 +76,13 @@ struct vaccel_plugin_async_ops {
 };
 #define VACCEL_PLUGIN_ASYNC_SYMBOL "vaccel_plugin_async_ops"
 
+/* Optional, beside the ops: a plugin may export a function of this type under this name,
+ * doing what genop does for VACCEL_OP_NOOP without further arguments; vaccel_noop_async
+ * then calls it directly (flags already checked), skipping the generic argument handling. */
+typedef int (*vaccel_plugin_async_noop_fn)(struct vaccel_session *sess, uint64_t user_data,
+					   unsigned int flags);
+#define VACCEL_PLUGIN_ASYNC_NOOP_SYMBOL "vaccel_plugin_async_noop"
+
 #ifdef __cplusplus
 }
 #endif

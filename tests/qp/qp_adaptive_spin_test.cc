@@ -1,0 +1,201 @@
+// The adaptive polling step of the wait ladder (vtr_qp_set_spin_max_ns): requests that
+// reliably take about a millisecond are polled through once the waiter has seen a few (no
+// sleep, no wake-up), a waiter without a bound sleeps on every one of them, requests longer
+// than the bound are slept through without burning the CPU, one long request does not stop
+// the polling for long, and a waiter whose CPU another thread wants sleeps instead.
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "qp_test_util.h"
+
+namespace {
+
+// The guest and host sides run on CPUs 0 and 1 (the bench machines have two).
+class QpAdaptiveSpin : public testing::Test {
+      protected:
+	void SetUp() override
+	{
+		if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+			GTEST_SKIP() << "needs two CPUs, one for each side";
+	}
+};
+
+using Clock = std::chrono::steady_clock;
+
+// The host: serves each request after busy-waiting its work time (a backend computing).
+void Serve(vtr_qp *h, const std::vector<std::chrono::microseconds> &work, std::atomic<int> *err)
+{
+	for (auto w : work) {
+		vtr_sqe s;
+		int got = HostWaitOne(h, &s, 1000);
+		if (got != 1) {
+			*err = got ? got : -1;
+			return;
+		}
+		auto end = Clock::now() + w;
+		while (Clock::now() < end)
+			;
+		vtr_cqe c{s.user_data, 0, 0};
+		if (vtr_qp_host_complete(h, &c, 1) != 1) {
+			*err = -2;
+			return;
+		}
+	}
+}
+
+double ThreadCpuS()
+{
+	timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+struct Waits {
+	std::vector<uint64_t> wakeups; // the guest's wake-up count after each call
+	double cpu_s = 0, wall_s = 0;  // the guest thread's CPU and wall time over all calls
+};
+
+bool PinTo(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+// One synchronous call per entry of work, each waited for with the ladder, by a guest
+// thread on CPU 0 while the host thread runs on CPU 1 (so that they never share a CPU
+// unless a test makes them).
+Waits Calls(uint64_t spin_max_ns, const std::vector<std::chrono::microseconds> &work)
+{
+	Pair p(8, 8, true);
+	Waits r;
+	std::atomic<int> err{0};
+
+	vtr_qp_set_spin_ns(&p.guest, 20000);
+	vtr_qp_set_spin_max_ns(&p.guest, spin_max_ns);
+	std::thread host([&] {
+		PinTo(1);
+		Serve(&p.host, work, &err);
+	});
+	std::thread guest([&] {
+		PinTo(0);
+		double cpu0 = ThreadCpuS();
+		auto t0 = Clock::now();
+		for (size_t i = 0; i < work.size() && !err; i++) {
+			vtr_sqe s = Sqe(i);
+			EXPECT_EQ(vtr_qp_submit(&p.guest, &s, 1), 1);
+			vtr_cqe c;
+			int n = vtr_qp_wait(&p.guest, &c, 1, 5000);
+			EXPECT_EQ(n, 1) << "call " << i;
+			if (n != 1)
+				break;
+			EXPECT_EQ(c.user_data, i);
+			r.wakeups.push_back(p.guest.wakeups);
+		}
+		r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+		r.cpu_s = ThreadCpuS() - cpu0;
+	});
+	guest.join();
+	host.join();
+	EXPECT_EQ(err.load(), 0) << "the host side failed";
+	return r;
+}
+
+// Wake-ups during calls [from, to).
+uint64_t WakeupsBetween(const Waits &r, size_t from, size_t to)
+{
+	return r.wakeups.at(to - 1) - r.wakeups.at(from - 1);
+}
+
+const std::chrono::microseconds kMs(1000);
+
+// Polling stops for 50 ms when another thread takes the waiter's CPU twice (that is the
+// point): on this shared machine another process may do so during a run. A claim about
+// polling therefore gets three runs, and holds if one of them shows it.
+template <typename Check> uint64_t BestOfThree(Check check)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 3 && best > 0; i++) {
+		uint64_t v = check();
+		best = v < best ? v : best;
+	}
+	return best;
+}
+
+TEST_F(QpAdaptiveSpin, PollsThroughCallsItHasSeenToBeShort)
+{
+	std::vector<std::chrono::microseconds> work(40, kMs);
+	Waits fixed = Calls(0, work);
+	ASSERT_EQ(fixed.wakeups.size(), 40u);
+	// Without a bound, a 20 us budget sleeps through every 1 ms call: the control.
+	EXPECT_GE(WakeupsBetween(fixed, 5, 40), 30u) << "the fixed budget should sleep on each call";
+	// With a 5 ms bound, after the first calls every one is polled through (a few may still
+	// sleep when this busy machine deschedules the host thread).
+	uint64_t first = 0;
+	uint64_t slept = BestOfThree([&] {
+		Waits adaptive = Calls(5000000, work);
+		EXPECT_EQ(adaptive.wakeups.size(), 40u);
+		if (adaptive.wakeups.size() != 40u)
+			return UINT64_MAX;
+		first = adaptive.wakeups.at(0);
+		return WakeupsBetween(adaptive, 5, 40);
+	});
+	EXPECT_LE(slept, 5u) << "1 ms calls should be polled through";
+	EXPECT_GE(first, 1u) << "the first call, with nothing seen yet, sleeps";
+}
+
+TEST_F(QpAdaptiveSpin, SleepsThroughCallsLongerThanTheBound)
+{
+	std::vector<std::chrono::microseconds> work(10, 20 * kMs);
+	Waits r = Calls(2000000, work);
+	ASSERT_EQ(r.wakeups.size(), 10u);
+	EXPECT_GE(r.wakeups.back(), 9u) << "20 ms calls with a 2 ms bound should be slept through";
+	EXPECT_LT(r.cpu_s, 0.1 * r.wall_s) << "the waiter burned " << r.cpu_s << " s of CPU in "
+					   << r.wall_s << " s";
+}
+
+TEST_F(QpAdaptiveSpin, OneLongCallDoesNotStopThePolling)
+{
+	std::vector<std::chrono::microseconds> work(30, kMs);
+	work[10] = 50 * kMs;
+	uint64_t long_call = 0;
+	uint64_t slept = BestOfThree([&] {
+		Waits r = Calls(5000000, work);
+		EXPECT_EQ(r.wakeups.size(), 30u);
+		if (r.wakeups.size() != 30u)
+			return UINT64_MAX;
+		long_call = WakeupsBetween(r, 10, 11);
+		return WakeupsBetween(r, 14, 30);
+	});
+	EXPECT_GE(long_call, 1u) << "the 50 ms call is longer than the bound: it sleeps";
+	EXPECT_LE(slept, 4u) << "short calls after it should be polled through again";
+}
+
+// A thread that wants the waiter's CPU all the time (pinned there with it): the waiter must
+// notice the CPU taken and sleep rather than poll, or each completion waits for its turn.
+TEST_F(QpAdaptiveSpin, AWaiterSharingItsCpuSleeps)
+{
+	std::atomic<bool> stop{false};
+	std::thread hog([&] {
+		PinTo(0);
+		while (!stop)
+			;
+	});
+	std::vector<std::chrono::microseconds> work(40, kMs);
+	Waits r = Calls(5000000, work);
+	stop = true;
+	hog.join();
+	ASSERT_EQ(r.wakeups.size(), 40u);
+	EXPECT_GE(WakeupsBetween(r, 5, 40), 25u) << "a waiter on a shared CPU should sleep, not poll";
+}
+
+} // namespace
