@@ -575,9 +575,9 @@ void shm_conn_close(void)
  * Inside a VM: 1 if the agent restarted (a new host epoch) or its heartbeat has not moved
  * for HOST_STALE_MS. Called after waits time out, from any thread.
  */
-static int _vm_host_gone(void)
+static int _vm_host_gone(const struct vivg_dev *vm)
 {
-	const struct vshm_header *h = g_conn.vm->mem;
+	const struct vshm_header *h = vm->mem;
 	uint64_t hb = vshm_load_acquire(&h->host_heartbeat);
 	int64_t now = _now_ms();
 
@@ -595,9 +595,10 @@ static int _vm_host_gone(void)
 static int _host_gone(void)
 {
 	struct pollfd p = {.fd = g_conn.cli.sock, .events = POLLRDHUP};
+	const struct vivg_dev *vm = __atomic_load_n(&g_conn.vm, __ATOMIC_RELAXED);
 
-	if (g_conn.vm)
-		return _vm_host_gone();
+	if (vm)
+		return _vm_host_gone(vm);
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
@@ -631,8 +632,8 @@ static int _enter(void)
 		return -ECONNRESET;
 	/* In a VM, an agent restarted on the same region rewrote it under us: a call must not
 	 * go into its fresh rings with our old indices. One load of a read-mostly line. */
-	if (g_conn.vm && vshm_load_relaxed(&((const struct vshm_header *)g_conn.vm->mem)->host_epoch) !=
-				 g_conn.vm_epoch) {
+	struct vivg_dev *vm = __atomic_load_n(&g_conn.vm, __ATOMIC_RELAXED);
+	if (vm && vshm_load_relaxed(&((const struct vshm_header *)vm->mem)->host_epoch) != g_conn.vm_epoch) {
 		_lose();
 		return -ECONNRESET;
 	}
