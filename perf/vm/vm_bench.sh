@@ -58,26 +58,14 @@ pnoop=$r/backends/noop/libvaccel-noop.so
 dir=$(mktemp -d /tmp/vaccel-vmb-XXXXXX)
 tmp=$dir
 . "$r/tests/vm/vm_common.sh" >&2
-plain=/dev/shm/vaccel-vmbench-$$
-cleanup() {
-	[ -z "${apid:-}" ] || kill "$apid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$dir" "$plain"
-}
-trap cleanup EXIT
+trap vm_cleanup EXIT
 trap "exit 143" TERM INT
-
 t0=$SECONDS
 "$builder" --cache "$cache" "$dir/image" "$client=/bin/vm_client" \
 	--file "$shm=/lib/vaccel/libvaccel-shm.so" >"$dir/image.log" 2>&1 ||
 	{ cat "$dir/image.log" >&2; echo "vm_bench: building the guest image failed" >&2; exit 1; }
 
-sock=$dir/agent.sock
-"$agent" --socket "$sock" --plugins "$pnoop" --plain-region "$plain" --pool 4k:256,64k:16 \
-	--cpus 1 --spin-us 50 >"$dir/agent.log" 2>&1 &
-apid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || { cat "$dir/agent.log" >&2; echo "vm_bench: the agent did not start" >&2; exit 1; }
+vm_agent_start "$agent" "$dir/agent.log" --plugins "$pnoop" --pool 4k:256,64k:16
 
 # A guest command running R interleaved repetitions of the given vm_client arguments.
 reps_cmd() {
@@ -141,7 +129,7 @@ a99=$(median "$dir/host-asleep.console" p99_ns)
 for v in "$p50" "$p99" "$d50" "$d99" "$h50" "$h99" "$a50" "$a99"; do
 	[ -n "$v" ] || { echo "vm_bench: a case printed no figures" >&2; cat "$dir"/*.console >&2; exit 1; }
 done
-wake=$("$agent" stat --socket "$sock" | sed -n 's/.* doorbell_wakeups \([0-9]*\).*/\1/p' | head -n 1)
+wake=$(doorbell_wakeups)
 
 printf 'perf/vm: vaccel_noop from inside a QEMU guest (accelerator %s; %d repetition(s), medians)\n' "$accel" "$reps"
 printf '%-44s %12s %12s\n' case p50_ns p99_ns

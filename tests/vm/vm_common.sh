@@ -27,3 +27,37 @@ if [ -z "$cache" ]; then
 	[ -n "$cache" ] || cache=$tmp/vm-cache
 fi
 echo "kernel cache: $cache (HOME=${HOME:-unset})"
+
+# vm_agent_start AGENT LOG [ARGS...]: starts vaccel-agent serving both wirings, an
+# ivshmem-plain region file ($plain) and a socket ($sock, in $dir: unix socket paths are
+# short, so not under TEST_TMPDIR), poller on CPU 1; waits until both exist. Sets dir (kept
+# if already set), sock, plain, apid, vm_agent; on exit kills QEMU ($dir/qemu.pid, if any)
+# and the agent and removes them.
+vm_agent_start() {
+	vm_agent=$1
+	local log=$2
+	shift 2
+	dir=${dir:-$(mktemp -d /tmp/vaccel-vm-XXXXXX)}
+	plain=/dev/shm/vaccel-vm-$$-plain
+	sock=$dir/agent.sock
+	trap vm_cleanup EXIT
+	trap "exit 143" TERM INT
+	OPENBLAS_NUM_THREADS=1 "$vm_agent" --socket "$sock" --plain-region "$plain" --cpus 1 \
+		--spin-us 50 "$@" >"$log" 2>&1 &
+	apid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	[ -S "$sock" ] || { cat "$log"; fail "the agent did not start"; }
+	[ -s "$plain" ] || { cat "$log"; fail "the agent did not create the plain region file"; }
+}
+
+vm_cleanup() {
+	[ ! -s "${dir:-}/qemu.pid" ] || kill -KILL "$(cat "$dir/qemu.pid")" 2>/dev/null || true
+	[ -z "${apid:-}" ] || kill "$apid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "${dir:-}" "${plain:-}"
+}
+
+# The agent's count of poller wake-ups by a guest's doorbell (vaccel-agent stat).
+doorbell_wakeups() {
+	"$vm_agent" stat --socket "$sock" | sed -n 's/.* doorbell_wakeups \([0-9]*\).*/\1/p' | head -n 1
+}

@@ -32,30 +32,10 @@ t0=$(now)
 [ -f "$tmp/image/vaccel_ivshmem.ko" ] || fail "the builder wrote no vaccel_ivshmem.ko"
 echo "image and driver built in $(secs "$t0" "$(now)") s"
 
-# unix socket paths are short: TEST_TMPDIR is too long, so a folder of our own in /tmp.
-dir=$(mktemp -d /tmp/vaccel-vmd-XXXXXX)
-plain=/dev/shm/vaccel-vmdrv-$$-plain
-sock=$dir/agent.sock
-cleanup() {
-	[ -z "${apid:-}" ] || kill "$apid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$dir" "$plain"
-}
-trap cleanup EXIT
-trap "exit 143" TERM INT
-
-OPENBLAS_NUM_THREADS=1 "$agent" --socket "$sock" --plugins "$pblas:$pexec:$pnoop" \
-	--pool 4k:256,64k:64,1m:16 --exec-allow "$mylib" --plain-region "$plain" --cpus 1 \
-	--spin-us 50 >"$tmp/agent.log" 2>&1 &
-apid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || { cat "$tmp/agent.log"; fail "the agent did not start"; }
-[ -s "$plain" ] || { cat "$tmp/agent.log"; fail "the agent did not create the plain region file"; }
+vm_agent_start "$agent" "$tmp/agent.log" --plugins "$pblas:$pexec:$pnoop" \
+	--pool 4k:256,64k:64,1m:16 --exec-allow "$mylib"
 
 guest_env="VACCEL_PLUGINS=/lib/vaccel/libvaccel-shm.so VACCEL_SHM_DEVICE=auto"
-doorbell_wakeups() {
-	"$agent" stat --socket "$sock" | sed -n 's/.* doorbell_wakeups \([0-9]*\).*/\1/p' | head -n 1
-}
 
 # boot NAME DEVICE-ARGS... -- MODE: runs vm_driver_guest.sh MODE in a guest wired by
 # run-guest.sh DEVICE-ARGS; sets $out (the console log).

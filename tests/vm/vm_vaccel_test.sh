@@ -30,30 +30,10 @@ t0=$(now)
 	fail "building the guest image failed (see above: the kernel download needs the Debian archive)"
 echo "image built in $(secs "$t0" "$(now)") s"
 
-# unix socket paths are short: TEST_TMPDIR is too long, so a folder of our own in /tmp.
-dir=$(mktemp -d /tmp/vaccel-vmx-XXXXXX)
-plain=/dev/shm/vaccel-vmtest-$$-plain
-sock=$dir/agent.sock
-cleanup() {
-	[ ! -s "$dir/qemu.pid" ] || kill -KILL "$(cat "$dir/qemu.pid")" 2>/dev/null || true
-	[ -z "${apid:-}" ] || kill "$apid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$dir" "$plain"
-}
-trap cleanup EXIT
-trap "exit 143" TERM INT
-
-OPENBLAS_NUM_THREADS=1 "$agent" --socket "$sock" --plugins "$pblas:$pexec:$pnoop" --pool 4k:256,64k:64,1m:16 \
-	--exec-allow "$mylib" --plain-region "$plain" --cpus 1 --spin-us 50 >"$tmp/agent.log" 2>&1 &
-apid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-[ -S "$sock" ] || { cat "$tmp/agent.log"; fail "the agent did not start"; }
-[ -s "$plain" ] || { cat "$tmp/agent.log"; fail "the agent did not create the plain region file"; }
+vm_agent_start "$agent" "$tmp/agent.log" --plugins "$pblas:$pexec:$pnoop" \
+	--pool 4k:256,64k:64,1m:16 --exec-allow "$mylib"
 
 guest_env="VACCEL_PLUGINS=/lib/vaccel/libvaccel-shm.so VACCEL_SHM_DEVICE=auto"
-doorbell_wakeups() {
-	"$agent" stat --socket "$sock" | sed -n 's/.* doorbell_wakeups \([0-9]*\).*/\1/p' | head -n 1
-}
 
 # boot NAME TIMEOUT DEVICE-ARGS -- SHELL-COMMAND: runs the command in a guest wired by
 # run-guest.sh DEVICE-ARGS; sets $out (console log) and $status (the command's exit status).
