@@ -310,15 +310,10 @@ int main(int argc, char **argv)
 		case 'b': c.blas_threads = (int)bench_parse_u64(optarg, "--blas-threads"); break;
 		case 'h': usage(stdout); return 0;
 		default:
-			fprintf(stderr, "bulk_bench: unknown option or missing value: '%s' (see --help)\n",
-				argv[optind - 1]);
-			return 2;
+			bench_bad_option(argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		die("unexpected argument '%s' (see --help)", argv[optind]);
-	if (c.reps > MAX_REPS)
-		die("--reps is at most %d", MAX_REPS);
+	bench_args_done(optind, argc, argv, c.reps, MAX_REPS);
 	if (c.quick) {
 		if (!calls_set)
 			c.calls = 200;

@@ -34,6 +34,20 @@ void bench_die(const char *fmt, ...)
 	exit(1);
 }
 
+void bench_bad_option(const char *arg)
+{
+	fprintf(stderr, "%s: unknown option or missing value: '%s' (see --help)\n", g_prog, arg);
+	exit(2);
+}
+
+void bench_args_done(int optind, int argc, char **argv, uint64_t reps, uint64_t max_reps)
+{
+	if (optind < argc)
+		bench_die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (reps > max_reps)
+		bench_die("--reps is at most %llu", (unsigned long long)max_reps);
+}
+
 uint64_t bench_parse_u64(const char *s, const char *flag)
 {
 	char *end;

@@ -39,6 +39,10 @@ void bench_set_prog(const char *name);
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* A positive decimal number given to flag, or bench_die with a one-line message. */
 uint64_t bench_parse_u64(const char *s, const char *flag);
+/* An option getopt did not know, or one missing its value: one line on stderr, exit 2. */
+void bench_bad_option(const char *arg) __attribute__((noreturn));
+/* After getopt: bench_die on a stray argument or on more than max_reps repetitions. */
+void bench_args_done(int optind, int argc, char **argv, uint64_t reps, uint64_t max_reps);
 
 /* Pins the calling thread to cpu. 0 or -errno. */
 int bench_pin(int cpu);

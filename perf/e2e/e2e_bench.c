@@ -417,15 +417,10 @@ int main(int argc, char **argv)
 		case 'o': c.parts = parse_parts(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default:
-			fprintf(stderr, "e2e_bench: unknown option or missing value: '%s' (see --help)\n",
-				argv[optind - 1]);
-			return 2;
+			bench_bad_option(argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		die("unexpected argument '%s' (see --help)", argv[optind]);
-	if (c.reps > MAX_REPS)
-		die("--reps is at most %d", MAX_REPS);
+	bench_args_done(optind, argc, argv, c.reps, MAX_REPS);
 	if (c.quick) {
 		if (!calls_set)
 			c.calls = 20000;

@@ -62,6 +62,34 @@ static int _peek(struct vaccel_arg_array *a, vaccel_arg_type_t type,
 	return VACCEL_OK;
 }
 
+/* _peek, and for a CUSTOM arg also its custom type id. */
+static int _peek_id(struct vaccel_arg_array *a, vaccel_arg_type_t type,
+		    uint32_t custom_id, struct vaccel_arg **out)
+{
+	int ret = _peek(a, type, out);
+	if (ret)
+		return ret;
+	if (type == VACCEL_ARG_CUSTOM && (*out)->custom_type_id != custom_id)
+		return VACCEL_EINVAL;
+	return VACCEL_OK;
+}
+
+/* The arg at the cursor as bytes (checked against type), cursor advanced. */
+static int _get_bytes(struct vaccel_arg_array *a, vaccel_arg_type_t type,
+		      void **buf, size_t *size)
+{
+	struct vaccel_arg *arg;
+	if (!buf || !size)
+		return VACCEL_EINVAL;
+	int ret = _peek(a, type, &arg);
+	if (ret)
+		return ret;
+	*buf = arg->buf;
+	*size = arg->size;
+	a->position++;
+	return VACCEL_OK;
+}
+
 int vaccel_arg_array_init(struct vaccel_arg_array *array,
 			  size_t initial_capacity)
 {
@@ -155,16 +183,7 @@ int vaccel_arg_array_add_raw(struct vaccel_arg_array *array, void *buf,
 int vaccel_arg_array_get_raw(struct vaccel_arg_array *array, void **buf,
 			     size_t *size)
 {
-	struct vaccel_arg *arg;
-	if (!buf || !size)
-		return VACCEL_EINVAL;
-	int ret = _peek(array, VACCEL_ARG_MAX, &arg);
-	if (ret)
-		return ret;
-	*buf = arg->buf;
-	*size = arg->size;
-	array->position++;
-	return VACCEL_OK;
+	return _get_bytes(array, VACCEL_ARG_MAX, buf, size);
 }
 
 /* Copy src into the arg's existing buffer; src may be shorter. */
@@ -296,16 +315,7 @@ int vaccel_arg_array_add_buffer(struct vaccel_arg_array *array, void *buf,
 int vaccel_arg_array_get_buffer(struct vaccel_arg_array *array, void **buf,
 				size_t *size)
 {
-	struct vaccel_arg *arg;
-	if (!buf || !size)
-		return VACCEL_EINVAL;
-	int ret = _peek(array, VACCEL_ARG_BUFFER, &arg);
-	if (ret)
-		return ret;
-	*buf = arg->buf;
-	*size = arg->size;
-	array->position++;
-	return VACCEL_OK;
+	return _get_bytes(array, VACCEL_ARG_BUFFER, buf, size);
 }
 
 int vaccel_arg_array_set_buffer(struct vaccel_arg_array *array, void *buf,
@@ -330,11 +340,9 @@ int vaccel_arg_array_get_custom(struct vaccel_arg_array *array,
 	struct vaccel_arg *arg;
 	if (!buf || !size)
 		return VACCEL_EINVAL;
-	int ret = _peek(array, VACCEL_ARG_CUSTOM, &arg);
+	int ret = _peek_id(array, VACCEL_ARG_CUSTOM, expected_id, &arg);
 	if (ret)
 		return ret;
-	if (arg->custom_type_id != expected_id)
-		return VACCEL_EINVAL;
 	if (validator && !validator(arg->buf, arg->size, expected_id))
 		return VACCEL_EINVAL;
 	*buf = arg->buf;
@@ -348,11 +356,9 @@ int vaccel_arg_array_set_custom(struct vaccel_arg_array *array,
 				vaccel_arg_type_validator_fn validator)
 {
 	struct vaccel_arg *arg;
-	int ret = _peek(array, VACCEL_ARG_CUSTOM, &arg);
+	int ret = _peek_id(array, VACCEL_ARG_CUSTOM, expected_id, &arg);
 	if (ret)
 		return ret;
-	if (arg->custom_type_id != expected_id)
-		return VACCEL_EINVAL;
 	if (validator && !validator(buf, size, expected_id))
 		return VACCEL_EINVAL;
 	return _write_into(array, VACCEL_ARG_CUSTOM, buf, size, false);
@@ -393,12 +399,9 @@ int vaccel_arg_array_get_serialized(struct vaccel_arg_array *array,
 	struct vaccel_arg *arg;
 	if (!data)
 		return VACCEL_EINVAL;
-	int ret = _peek(array, expected_type, &arg);
+	int ret = _peek_id(array, expected_type, expected_custom_id, &arg);
 	if (ret)
 		return ret;
-	if (expected_type == VACCEL_ARG_CUSTOM &&
-	    arg->custom_type_id != expected_custom_id)
-		return VACCEL_EINVAL;
 	if (deserializer) {
 		ret = deserializer(arg->buf, arg->size, expected_custom_id,
 				   expected_size, data);
@@ -422,12 +425,9 @@ int vaccel_arg_array_set_serialized(struct vaccel_arg_array *array,
 	struct vaccel_arg *arg;
 	if (!data)
 		return VACCEL_EINVAL;
-	int ret = _peek(array, expected_type, &arg);
+	int ret = _peek_id(array, expected_type, expected_custom_id, &arg);
 	if (ret)
 		return ret;
-	if (expected_type == VACCEL_ARG_CUSTOM &&
-	    arg->custom_type_id != expected_custom_id)
-		return VACCEL_EINVAL;
 	if (!serializer)
 		return _write_into(array, expected_type, data, data_size,
 				   false);
