@@ -205,7 +205,10 @@ size_t vaccel_arg_array_count(const struct vaccel_arg_array *array);
 struct vaccel_arg *vaccel_arg_array_raw(struct vaccel_arg_array *array);
 
 /* Older helpers still used by exec libraries written for upstream:
- * extract returns args[idx].buf; write copies args[idx].size bytes. */
+ * extract returns args[idx].buf; write copies args[idx].size bytes from buf.
+ * That size is the caller's (on the agent, a guest's): a function must check
+ * it against what buf holds before calling write, as examples/mytestlib.c
+ * does, or it copies its own memory out. */
 void *vaccel_extract_serial_arg(struct vaccel_arg *args, int idx);
 int vaccel_write_serial_arg(struct vaccel_arg *args, int idx, void *buf);
 
