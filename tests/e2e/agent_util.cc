@@ -1,6 +1,7 @@
 #include "agent_util.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -68,6 +69,24 @@ bool WaitFor(const std::function<bool()> &cond, double timeout_s)
 		if (Now() > end)
 			return false;
 	}
+}
+
+std::string ReadLine(int fd, double timeout_s)
+{
+	std::string line;
+	WaitFor(
+		[&] {
+			pollfd p{fd, POLLIN, 0};
+			char c;
+			while (poll(&p, 1, 0) == 1) {
+				if (read(fd, &c, 1) != 1 || c == '\n')
+					return true; // a whole line, or the writer is gone
+				line += c;
+			}
+			return false;
+		},
+		timeout_s);
+	return line;
 }
 
 size_t Count(const std::string &s, const std::string &what)

@@ -56,6 +56,9 @@ int Wait(pid_t pid, int timeout_s);
 
 // Polls cond every few milliseconds until it holds (true) or timeout_s passes (false).
 bool WaitFor(const std::function<bool()> &cond, double timeout_s);
+// Reads one line (without its newline) from fd within timeout_s; what came before EOF,
+// an error or the deadline otherwise.
+std::string ReadLine(int fd, double timeout_s);
 // Occurrences of what in s.
 size_t Count(const std::string &s, const std::string &what);
 

@@ -3,7 +3,6 @@
 // reconnect to a restarted agent; SIGTERM completes what the agent already accepted.
 #include <gtest/gtest.h>
 
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -48,27 +47,6 @@ bool Freeze(pid_t pid)
 		10);
 }
 
-// Reads one line from fd within timeout_s; "" on EOF, error or timeout.
-std::string ReadLine(int fd, double timeout_s)
-{
-	std::string line;
-	e2e::WaitFor(
-		[&] {
-			pollfd p{fd, POLLIN, 0};
-			char c;
-			while (poll(&p, 1, 0) == 1) {
-				if (read(fd, &c, 1) != 1)
-					return true; // EOF: the writer is gone
-				if (c == '\n')
-					return true;
-				line += c;
-			}
-			return false;
-		},
-		timeout_s);
-	return line;
-}
-
 bool Exists(const std::string &path)
 {
 	return access(path.c_str(), F_OK) == 0;
@@ -107,7 +85,7 @@ TEST(Lifecycle, GuestKilledMidCallIsCleanedUp)
 		pid_t g = e2e::Spawn({e2e::Abs(e2e::Runfile("MIDCALL_GUEST")), std::to_string(p[1]), lib, dir},
 				     env, glog);
 		close(p[1]);
-		std::string said = ReadLine(p[0], 60);
+		std::string said = e2e::ReadLine(p[0], 60);
 		close(p[0]);
 		auto guest_log = [&] {
 			std::ifstream f(glog);
