@@ -16,34 +16,33 @@ static pthread_mutex_t rt_res_lock = PTHREAD_MUTEX_INITIALIZER;
 static vaccel_list_t rt_res_live = VACCEL_LIST_ENTRY_INIT(rt_res_live);
 static vaccel_id_t rt_next_res_id = 1;
 
-static const char *const rt_res_type_names[VACCEL_RESOURCE_MAX] = {
-	[VACCEL_RESOURCE_LIB] = "VACCEL_RESOURCE_LIB",
-	[VACCEL_RESOURCE_DATA] = "VACCEL_RESOURCE_DATA",
-	[VACCEL_RESOURCE_MODEL] = "VACCEL_RESOURCE_MODEL",
-};
-
-const char *vaccel_resource_type_to_str(vaccel_resource_type_t type)
-{
-	if ((unsigned)type >= VACCEL_RESOURCE_MAX)
-		return "VACCEL_RESOURCE_MAX";
-	return rt_res_type_names[type];
-}
-
 long int vaccel_resource_refcount(const struct vaccel_resource *res)
 {
 	if (!res)
 		return -VACCEL_EINVAL;
-	return (long int)__atomic_load_n(&res->refcount, __ATOMIC_ACQUIRE);
+	/* pairs with the acq_rel updates below */
+	return (long int)atomic_load_explicit(&res->refcount,
+					      memory_order_acquire);
 }
 
 void rt_resource_refcount_inc(struct vaccel_resource *res)
 {
-	__atomic_fetch_add(&res->refcount, 1, __ATOMIC_ACQ_REL);
+	atomic_fetch_add_explicit(&res->refcount, 1, memory_order_acq_rel);
 }
 
 void rt_resource_refcount_dec(struct vaccel_resource *res)
 {
-	__atomic_fetch_sub(&res->refcount, 1, __ATOMIC_ACQ_REL);
+	atomic_fetch_sub_explicit(&res->refcount, 1, memory_order_acq_rel);
+}
+
+/* Blobs made by this file own their strings and data; the files they
+ * name are removed with the resource's rundir. */
+static void _blob_free(struct vaccel_blob *b)
+{
+	free(b->name);
+	free(b->path);
+	free(b->data);
+	free(b);
 }
 
 static void _free_blobs(struct vaccel_resource *res)
@@ -52,10 +51,7 @@ static void _free_blobs(struct vaccel_resource *res)
 		struct vaccel_blob *b = res->blobs[i];
 		if (!b)
 			continue;
-		free(b->name);
-		free(b->path);
-		free(b->data);
-		free(b);
+		_blob_free(b);
 	}
 	free(res->blobs);
 	res->blobs = NULL;
@@ -80,12 +76,15 @@ static void _free_fields(struct vaccel_resource *res)
 	_free_blobs(res);
 }
 
+/* A blob owning copies of name, path and data (a FILE blob when there is
+ * no data); files it names are the resource's to remove. */
 static struct vaccel_blob *_blob_new(const char *name, const char *path,
 				     const void *data, size_t size)
 {
 	struct vaccel_blob *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
+	b->type = data ? VACCEL_BLOB_BUFFER : VACCEL_BLOB_FILE;
 	b->name = strdup(name);
 	b->path = path ? strdup(path) : NULL;
 	b->size = size;
@@ -93,12 +92,10 @@ static struct vaccel_blob *_blob_new(const char *name, const char *path,
 		b->data = malloc(size ? size : 1);
 		if (b->data)
 			memcpy(b->data, data, size);
+		b->data_owned = true;
 	}
 	if (!b->name || (path && !b->path) || (data && !b->data)) {
-		free(b->name);
-		free(b->path);
-		free(b->data);
-		free(b);
+		_blob_free(b);
 		return NULL;
 	}
 	return b;
@@ -119,7 +116,11 @@ static void _reset(struct vaccel_resource *res, vaccel_resource_type_t type)
 {
 	memset(res, 0, sizeof(*res));
 	res->type = type;
+	res->path_type = VACCEL_PATH_LOCAL_FILE;
 	vaccel_list_init(&res->entry);
+	vaccel_list_init(&res->sessions);
+	pthread_mutex_init(&res->sessions_lock, NULL);
+	atomic_init(&res->refcount, 0);
 }
 
 int vaccel_resource_init_multi(struct vaccel_resource *res, const char **paths,
@@ -296,6 +297,7 @@ int vaccel_resource_release(struct vaccel_resource *res)
 	pthread_mutex_unlock(&rt_res_lock);
 	vaccel_debug("resource:%" PRId64 " released", res->id);
 	_free_fields(res);
+	pthread_mutex_destroy(&res->sessions_lock);
 	res->id = 0;
 	return VACCEL_OK;
 }
@@ -409,7 +411,11 @@ int vaccel_resource_register(struct vaccel_resource *res,
 			goto out;
 		}
 	}
-	vaccel_list_add_tail(&sess->resources, &l->sess_entry);
+	l->sess = sess;
+	vaccel_list_add_tail(&sess->resources[res->type], &l->sess_entry);
+	pthread_mutex_lock(&res->sessions_lock);
+	vaccel_list_add_tail(&res->sessions, &l->res_entry);
+	pthread_mutex_unlock(&res->sessions_lock);
 	sess->resource_counts[res->type]++;
 	rt_resource_refcount_inc(res);
 	l = NULL;
@@ -445,6 +451,9 @@ int vaccel_resource_unregister(struct vaccel_resource *res,
 				    res->id, pret);
 	}
 	vaccel_list_unlink(&l->sess_entry);
+	pthread_mutex_lock(&res->sessions_lock);
+	vaccel_list_unlink(&l->res_entry);
+	pthread_mutex_unlock(&res->sessions_lock);
 	sess->resource_counts[res->type]--;
 	rt_resource_refcount_dec(res);
 	free(l);
