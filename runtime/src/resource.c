@@ -35,23 +35,13 @@ void rt_resource_refcount_dec(struct vaccel_resource *res)
 	atomic_fetch_sub_explicit(&res->refcount, 1, memory_order_acq_rel);
 }
 
-/* Blobs made by this file own their strings and data; the files they
- * name are removed with the resource's rundir. */
-static void _blob_free(struct vaccel_blob *b)
-{
-	free(b->name);
-	free(b->path);
-	free(b->data);
-	free(b);
-}
-
 static void _free_blobs(struct vaccel_resource *res)
 {
 	for (size_t i = 0; i < res->nr_blobs; i++) {
 		struct vaccel_blob *b = res->blobs[i];
 		if (!b)
 			continue;
-		_blob_free(b);
+		vaccel_blob_delete(b);
 	}
 	free(res->blobs);
 	res->blobs = NULL;
@@ -84,6 +74,7 @@ static struct vaccel_blob *_blob_new(const char *name, const char *path,
 	struct vaccel_blob *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
+	/* path_owned stays false: the resource removes its own files */
 	b->type = data ? VACCEL_BLOB_BUFFER : VACCEL_BLOB_FILE;
 	b->name = strdup(name);
 	b->path = path ? strdup(path) : NULL;
@@ -95,7 +86,7 @@ static struct vaccel_blob *_blob_new(const char *name, const char *path,
 		b->data_owned = true;
 	}
 	if (!b->name || (path && !b->path) || (data && !b->data)) {
-		_blob_free(b);
+		vaccel_blob_delete(b);
 		return NULL;
 	}
 	return b;
@@ -340,6 +331,14 @@ int vaccel_resource_from_buf(struct vaccel_resource **res, const void *buf,
 		r, buf, nr_bytes, type, filename, mem_only));
 }
 
+int vaccel_resource_from_blobs(struct vaccel_resource **res,
+			       const struct vaccel_blob **blobs,
+			       size_t nr_blobs, vaccel_resource_type_t type)
+{
+	RT_RES_ALLOC_WRAPPER(
+		vaccel_resource_init_from_blobs(r, blobs, nr_blobs, type));
+}
+
 int vaccel_resource_delete(struct vaccel_resource *res)
 {
 	int ret = vaccel_resource_release(res);
@@ -369,6 +368,104 @@ static int _get(struct vaccel_resource **res, bool by_id, vaccel_id_t id,
 	}
 	pthread_mutex_unlock(&rt_res_lock);
 	return ret;
+}
+
+int vaccel_resource_get_all_by_type(struct vaccel_resource ***res,
+				    size_t *nr_found,
+				    vaccel_resource_type_t type)
+{
+	vaccel_list_entry_t *it;
+	if (!res || !nr_found || (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+	pthread_mutex_lock(&rt_res_lock);
+	size_t n = 0;
+	vaccel_list_for_each(it, &rt_res_live)
+	{
+		if (vaccel_list_container(it, struct vaccel_resource, entry)
+			    ->type == type)
+			n++;
+	}
+	struct vaccel_resource **arr = n ? malloc(n * sizeof(*arr)) : NULL;
+	if (n && arr) {
+		size_t i = 0;
+		vaccel_list_for_each(it, &rt_res_live)
+		{
+			struct vaccel_resource *r = vaccel_list_container(
+				it, struct vaccel_resource, entry);
+			if (r->type == type)
+				arr[i++] = r;
+		}
+	}
+	pthread_mutex_unlock(&rt_res_lock);
+	*nr_found = 0;
+	if (!n)
+		return VACCEL_ENOENT;
+	if (!arr)
+		return VACCEL_ENOMEM;
+	*res = arr;
+	*nr_found = n;
+	return VACCEL_OK;
+}
+
+int vaccel_resource_directory(struct vaccel_resource *res, char *out_path,
+			      size_t out_path_size, char **alloc_path)
+{
+	if (!res || (!out_path && !alloc_path) || res->id <= 0)
+		return VACCEL_EINVAL;
+	/* only resources made from a directory have one (upstream) */
+	if (res->path_type != VACCEL_PATH_LOCAL_DIR)
+		return VACCEL_ENOTSUP;
+	const char *dir = res->rundir ? res->rundir :
+		(res->nr_paths ? res->paths[0] : NULL);
+	if (!dir)
+		return VACCEL_EINVAL;
+	if (alloc_path) {
+		*alloc_path = strdup(dir);
+		return *alloc_path ? VACCEL_OK : VACCEL_ENOMEM;
+	}
+	if (strlen(dir) >= out_path_size)
+		return VACCEL_EINVAL;
+	strcpy(out_path, dir);
+	return VACCEL_OK;
+}
+
+int vaccel_resource_init_from_blobs(struct vaccel_resource *res,
+				    const struct vaccel_blob **blobs,
+				    size_t nr_blobs,
+				    vaccel_resource_type_t type)
+{
+	if (!res || !blobs || !nr_blobs ||
+	    (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+	for (size_t i = 0; i < nr_blobs; i++)
+		if (!vaccel_blob_valid(blobs[i]))
+			return VACCEL_EINVAL;
+	_reset(res, type);
+	res->blobs = calloc(nr_blobs, sizeof(*res->blobs));
+	res->paths = calloc(nr_blobs, sizeof(*res->paths));
+	if (!res->blobs || !res->paths)
+		goto nomem;
+	/* each blob copied: a file by its path, memory by its bytes */
+	for (size_t i = 0; i < nr_blobs; i++) {
+		const struct vaccel_blob *b = blobs[i];
+		bool in_mem = b->type != VACCEL_BLOB_FILE && b->data;
+		res->blobs[i] = _blob_new(b->name, b->path,
+					  in_mem ? b->data : NULL,
+					  b->size);
+		res->nr_blobs++;
+		if (!res->blobs[i])
+			goto nomem;
+		if (b->path) {
+			res->paths[res->nr_paths] = strdup(b->path);
+			if (!res->paths[res->nr_paths++])
+				goto nomem;
+		}
+	}
+	_publish(res);
+	return VACCEL_OK;
+nomem:
+	_free_fields(res);
+	return VACCEL_ENOMEM;
 }
 
 int vaccel_resource_get_by_id(struct vaccel_resource **res, vaccel_id_t id)
