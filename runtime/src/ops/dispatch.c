@@ -8,9 +8,9 @@ void *rt_op_lookup(struct vaccel_session *sess, vaccel_op_type_t type)
 {
 	void *fn = rt_op_func(sess, type);
 	if (!fn)
-		/* warn: a program asking for an op nobody serves wants to
-		 * know which op and which plugin */
-		vaccel_warn("session:%" PRId64 " plugin %s does not implement "
+		/* an error: the program asked for an op its plugin does not
+		 * serve, and needs to know which op and which plugin */
+		vaccel_error("session:%" PRId64 " plugin %s does not implement "
 			    "%s",
 			    sess->id, rt_plugin_name(sess->plugin),
 			    vaccel_op_type_to_str(type));
