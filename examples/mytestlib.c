@@ -22,11 +22,15 @@ int mytestfunc(struct vaccel_arg *input, size_t nr_in,
 }
 
 /* Same through the older helpers (runtime symbols, resolved from the
- * program that loaded the exec plugin). */
+ * program that loaded the exec plugin). vaccel_write_serial_arg copies as
+ * many bytes as the output's size, which the caller chose: a function that
+ * uses it must check that size first, or a caller asking for 4 KiB would get
+ * this function's stack (on the agent, a guest would read host memory). */
 int mytestfunc_serial(struct vaccel_arg *input, size_t nr_in,
 		      struct vaccel_arg *output, size_t nr_out)
 {
-	if (nr_in < 1 || nr_out < 1)
+	if (nr_in < 1 || nr_out < 1 || input[0].size != sizeof(int) ||
+	    output[0].size != sizeof(int))
 		return VACCEL_EINVAL;
 	int *in = vaccel_extract_serial_arg(input, 0);
 	int out = 2 * *in;
@@ -62,3 +66,8 @@ int mytestfunc_fail(struct vaccel_arg *input, size_t nr_in,
 	(void)nr_out;
 	return VACCEL_EBADF;
 }
+
+/* Data, not functions: vaccel_exec must refuse to call them (tests name
+ * them as the function to run). */
+const int32_t mytestlib_table[4] = { 1, 2, 3, 4 };
+int32_t mytestlib_counter;

@@ -23,6 +23,44 @@ typedef int (*exec_user_fn)(struct vaccel_arg *in, size_t nr_in,
  * function itself runs outside it, so calls still run in parallel. */
 static pthread_mutex_t exec_dl_lock = PTHREAD_MUTEX_INITIALIZER;
 
+struct exec_seg_query {
+	const struct link_map *lm;
+	uintptr_t addr;
+	int exec; /* 1: inside an executable PT_LOAD segment of lm */
+};
+
+static int exec_seg_cb(struct dl_phdr_info *pi, size_t size, void *data)
+{
+	struct exec_seg_query *q = data;
+
+	(void)size;
+	if (pi->dlpi_addr != q->lm->l_addr)
+		return 0;
+	for (ElfW(Half) i = 0; i < pi->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &pi->dlpi_phdr[i];
+		uintptr_t lo = pi->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && q->addr >= lo && q->addr - lo < ph->p_memsz)
+			q->exec = (ph->p_flags & PF_X) != 0;
+	}
+	return 1;
+}
+
+/* 1 if p is the start of a function symbol of lm, in an executable segment of lm. Called
+ * with exec_dl_lock held (dl_iterate_phdr takes ld.so's own lock too). */
+static int exec_is_function(const struct link_map *lm, void *p)
+{
+	const ElfW(Sym) *sym = NULL;
+	Dl_info info;
+	struct exec_seg_query q = {.lm = lm, .addr = (uintptr_t)p};
+
+	if (!dladdr1(p, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || info.dli_saddr != p ||
+	    ELF64_ST_TYPE(sym->st_info) != STT_FUNC)
+		return 0;
+	dl_iterate_phdr(exec_seg_cb, &q);
+	return q.exec;
+}
+
 /* Open, find, call, close. Each call opens the library afresh, as upstream
  * does, so a rebuilt library is picked up and nothing is cached per
  * session. */
@@ -63,6 +101,15 @@ static int exec_call(struct vaccel_session *sess, const char *lib,
 		dlclose(dl);
 		pthread_mutex_unlock(&exec_dl_lock);
 		return VACCEL_ENOENT;
+	}
+	/* Only a function may be called: a data symbol (__bss_start, a table) would make the
+	 * caller jump into data and crash the process, which on the agent serves every guest. */
+	if (!exec_is_function(own, p)) {
+		vaccel_error("[exec] session:%" PRId64 " symbol %s of %s is not a function",
+			     sess->id, sym, lib);
+		dlclose(dl);
+		pthread_mutex_unlock(&exec_dl_lock);
+		return VACCEL_EINVAL;
 	}
 	pthread_mutex_unlock(&exec_dl_lock);
 

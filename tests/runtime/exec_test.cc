@@ -46,6 +46,30 @@ TEST_F(Exec, CallsTheFunction)
 	EXPECT_EQ(out, 20);
 }
 
+TEST_F(Exec, DataSymbolsAreRefused)
+{
+	/* _end lies one past the library's last byte: refused too, as not its own
+	 * symbol (VACCEL_ENOENT), so it is left out here. */
+	for (const char *sym : { "__bss_start", "_edata", "mytestlib_table",
+				 "mytestlib_counter" })
+		EXPECT_EQ(vaccel_exec(&s, lib.c_str(), sym, read, 1, write, 1),
+			  VACCEL_EINVAL)
+			<< sym << " is data: calling it would crash the process";
+	EXPECT_EQ(out, 0);
+}
+
+TEST_F(Exec, SerialOutputSizeIsChecked)
+{
+	unsigned char big[4096] = { 0 };
+	struct vaccel_arg w[1] = { { big, sizeof(big), VACCEL_ARG_RAW, 0,
+				     false } };
+	EXPECT_EQ(vaccel_exec(&s, lib.c_str(), "mytestfunc_serial", read, 1, w,
+			      1),
+		  VACCEL_EINVAL);
+	for (unsigned char c : big)
+		ASSERT_EQ(c, 0) << "nothing of the library's stack is copied out";
+}
+
 TEST_F(Exec, ArgArrayInsideTheLibrary)
 {
 	int32_t v[4] = { 1, 2, 3, 4 };
