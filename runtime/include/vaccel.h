@@ -20,3 +20,4 @@
 #include "vaccel/ops/exec.h"
 #include "vaccel/ops/genop.h"
 #include "vaccel/ops/noop.h"
+#include "vaccel/ops/torch.h"
