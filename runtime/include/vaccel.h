@@ -31,3 +31,4 @@
 #include "vaccel/ops/opencv.h"
 #include "vaccel/ops/tf.h"
 #include "vaccel/ops/tflite.h"
+#include "vaccel/ops/torch.h"
