@@ -6,7 +6,7 @@
 //                    read[0]'s size, a whole number of ints
 //   image_*          out_imgname "This is a dummy imgname!", classify's
 //                    out_text "This is a dummy classification tag!"
-//   tf/tflite run    output i is a copy of input i (dims, type, data);
+//   tf/tflite/torch  run: output i is a copy of input i (dims, type, data);
 //                    TF status {0, "Operation handled by noop plugin"}
 //   fpga_arraycopy   out_a = a;   fpga_vadd c = a + b;   fpga_mmult c = 9.1
 //   fpga_parallel    add = a + b, mult = 1
@@ -273,6 +273,59 @@ static int noop_tflite_model_run(struct vaccel_session *sess,
 	return VACCEL_OK;
 }
 
+static int noop_torch_model_load(struct vaccel_session *sess,
+				 struct vaccel_resource *model)
+{
+	if (!sess || !model || !model->nr_blobs || !model->blobs ||
+	    !model->blobs[0]) {
+		noop_error("torch_model_load: missing session or model");
+		return VACCEL_EINVAL;
+	}
+	const struct vaccel_blob *b = model->blobs[0];
+	if ((unsigned)b->type >= VACCEL_BLOB_MAX) {
+		noop_error("torch_model_load: model file of unknown type");
+		return VACCEL_EINVAL;
+	}
+	noop_debug("torch_model_load model %" PRId64 " (%s, %zu bytes)",
+		   model->id, vaccel_blob_type_to_str(b->type), b->size);
+	return VACCEL_OK;
+}
+
+static int noop_torch_model_run(struct vaccel_session *sess,
+				struct vaccel_resource *model,
+				const struct vaccel_torch_buffer *run_options,
+				struct vaccel_torch_tensor *const *in,
+				int nr_inputs,
+				struct vaccel_torch_tensor **out,
+				int nr_outputs)
+{
+	(void)run_options;
+	if (!sess || !model) {
+		noop_error("torch_model_run: missing session or model");
+		return VACCEL_EINVAL;
+	}
+	noop_debug("torch_model_run model %" PRId64 ", %d in %d out",
+		   model->id, nr_inputs, nr_outputs);
+	NOOP_COPY_TENSORS(vaccel_torch, in, nr_inputs, out, nr_outputs);
+	return VACCEL_OK;
+}
+
+static int noop_torch_sgemm(struct vaccel_session *sess,
+			    struct vaccel_torch_tensor **in_A,
+			    struct vaccel_torch_tensor **in_B,
+			    struct vaccel_torch_tensor **in_C, int M, int N,
+			    int K, struct vaccel_torch_tensor **out)
+{
+	(void)in_A;
+	(void)in_B;
+	(void)in_C;
+	(void)out;
+	if (!sess)
+		return VACCEL_EINVAL;
+	noop_debug("torch_sgemm M %d N %d K %d", M, N, K);
+	return VACCEL_OK;
+}
+
 static int noop_sgemm(struct vaccel_session *sess, long long int m,
 		      long long int n, long long int k, float alpha, float *a,
 		      long long int lda, float *b, long long int ldb,
@@ -395,15 +448,20 @@ static struct vaccel_op noop_ops[] = {
 		       noop_tflite_model_unload),
 	VACCEL_OP_INIT(noop_ops[13], VACCEL_OP_TFLITE_MODEL_RUN,
 		       noop_tflite_model_run),
-	VACCEL_OP_INIT(noop_ops[14], VACCEL_OP_BLAS_SGEMM, noop_sgemm),
-	VACCEL_OP_INIT(noop_ops[15], VACCEL_OP_FPGA_ARRAYCOPY,
+	VACCEL_OP_INIT(noop_ops[14], VACCEL_OP_TORCH_MODEL_LOAD,
+		       noop_torch_model_load),
+	VACCEL_OP_INIT(noop_ops[15], VACCEL_OP_TORCH_MODEL_RUN,
+		       noop_torch_model_run),
+	VACCEL_OP_INIT(noop_ops[16], VACCEL_OP_TORCH_SGEMM, noop_torch_sgemm),
+	VACCEL_OP_INIT(noop_ops[17], VACCEL_OP_BLAS_SGEMM, noop_sgemm),
+	VACCEL_OP_INIT(noop_ops[18], VACCEL_OP_FPGA_ARRAYCOPY,
 		       noop_fpga_arraycopy),
-	VACCEL_OP_INIT(noop_ops[16], VACCEL_OP_FPGA_MMULT, noop_fpga_mmult),
-	VACCEL_OP_INIT(noop_ops[17], VACCEL_OP_FPGA_PARALLEL,
+	VACCEL_OP_INIT(noop_ops[19], VACCEL_OP_FPGA_MMULT, noop_fpga_mmult),
+	VACCEL_OP_INIT(noop_ops[20], VACCEL_OP_FPGA_PARALLEL,
 		       noop_fpga_parallel),
-	VACCEL_OP_INIT(noop_ops[18], VACCEL_OP_FPGA_VECTORADD, noop_fpga_vadd),
-	VACCEL_OP_INIT(noop_ops[19], VACCEL_OP_MINMAX, noop_minmax),
-	VACCEL_OP_INIT(noop_ops[20], VACCEL_OP_OPENCV, noop_opencv),
+	VACCEL_OP_INIT(noop_ops[21], VACCEL_OP_FPGA_VECTORADD, noop_fpga_vadd),
+	VACCEL_OP_INIT(noop_ops[22], VACCEL_OP_MINMAX, noop_minmax),
+	VACCEL_OP_INIT(noop_ops[23], VACCEL_OP_OPENCV, noop_opencv),
 };
 
 static int noop_init(void)

@@ -209,6 +209,28 @@ TEST_F(Ops, TfliteRun)
 	ASSERT_EQ(vaccel_tflite_model_unload(&s_, &model_), VACCEL_OK);
 }
 
+TEST_F(Ops, TorchRunCopiesInputs)
+{
+	EXPECT_EQ(vaccel_torch_model_load(&s_, &model_), VACCEL_EPERM);
+	ASSERT_EQ(vaccel_resource_register(&model_, &s_), VACCEL_OK);
+	ASSERT_EQ(vaccel_torch_model_load(&s_, &model_), VACCEL_OK);
+	int64_t dims[2] = { 2, 2 };
+	struct vaccel_torch_tensor *in = nullptr, *out = nullptr;
+	ASSERT_EQ(vaccel_torch_tensor_allocate(&in, 2, dims, VACCEL_TORCH_FLOAT,
+					       4 * sizeof(float)),
+		  VACCEL_OK);
+	((float *)in->data)[3] = 42.0f;
+	ASSERT_EQ(vaccel_torch_model_run(&s_, &model_, nullptr, &in, 1, &out,
+					 1),
+		  VACCEL_OK);
+	ASSERT_NE(out, nullptr);
+	EXPECT_EQ(((float *)out->data)[3], 42.0f);
+	EXPECT_EQ(out->nr_dims, 2);
+	EXPECT_EQ(out->data_type, VACCEL_TORCH_FLOAT);
+	EXPECT_EQ(vaccel_torch_tensor_delete(out), VACCEL_OK);
+	EXPECT_EQ(vaccel_torch_tensor_delete(in), VACCEL_OK);
+}
+
 TEST_F(Ops, FpgaMinmaxOpencv)
 {
 	int a[3] = { 1, 2, 3 }, out_a[3] = {};
