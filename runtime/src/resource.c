@@ -3,6 +3,7 @@
 // and registration with sessions (which keeps the refcount).
 #include "rt.h"
 #include "session_res.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -114,52 +115,124 @@ static void _reset(struct vaccel_resource *res, vaccel_resource_type_t type)
 	atomic_init(&res->refcount, 0);
 }
 
+/* A local path, with or without upstream's "file://" prefix, and what it
+ * names; VACCEL_EINVAL for anything else (remote URIs included: this
+ * runtime does not download). */
+static int _local_path(const char *uri, const char **path,
+		       vaccel_path_type_t *type)
+{
+	struct stat st;
+	const char *sep = strstr(uri, "://");
+	if (sep && strncmp(uri, "file://", 7) != 0) {
+		vaccel_error("Unsupported URI %s (only local paths)", uri);
+		return VACCEL_EINVAL;
+	}
+	*path = sep ? sep + 3 : uri;
+	if (stat(*path, &st) ||
+	    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+		vaccel_error("Invalid path %s", *path);
+		return VACCEL_EINVAL;
+	}
+	if (strlen(*path) >= PATH_MAX)
+		return VACCEL_ENAMETOOLONG;
+	*type = S_ISDIR(st.st_mode) ? VACCEL_PATH_LOCAL_DIR :
+				      VACCEL_PATH_LOCAL_FILE;
+	return VACCEL_OK;
+}
+
+/* Append a FILE blob for path (named after its last component). */
+static int _add_file_blob(struct vaccel_resource *res, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st))
+		st.st_size = 0;
+	const char *base = strrchr(path, '/');
+	struct vaccel_blob **nb =
+		realloc(res->blobs, (res->nr_blobs + 1) * sizeof(*nb));
+	if (!nb)
+		return VACCEL_ENOMEM;
+	res->blobs = nb;
+	nb[res->nr_blobs] = _blob_new(base ? base + 1 : path, path, NULL,
+				      (size_t)st.st_size);
+	if (!nb[res->nr_blobs])
+		return VACCEL_ENOMEM;
+	res->nr_blobs++;
+	return VACCEL_OK;
+}
+
+/* A directory resource's blobs: its regular files, in name order. */
+static int _add_dir_blobs(struct vaccel_resource *res, const char *dir)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, NULL, alphasort);
+	if (n < 0)
+		return VACCEL_EIO;
+	int ret = VACCEL_OK;
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		if (!ret &&
+		    snprintf(p, sizeof(p), "%s/%s", dir, list[i]->d_name) <
+			    (int)sizeof(p) &&
+		    !stat(p, &st) && S_ISREG(st.st_mode))
+			ret = _add_file_blob(res, p);
+		free(list[i]);
+	}
+	free(list);
+	return ret;
+}
+
+/* Upstream's rules: every path exists, all of one kind, at most one
+ * directory. */
 int vaccel_resource_init_multi(struct vaccel_resource *res, const char **paths,
 			       size_t nr_paths, vaccel_resource_type_t type)
 {
+	vaccel_path_type_t kind = VACCEL_PATH_MAX;
 	if (!res || !paths || !nr_paths ||
 	    (unsigned)type >= VACCEL_RESOURCE_MAX)
 		return VACCEL_EINVAL;
 
 	_reset(res, type);
 	for (size_t i = 0; i < nr_paths; i++) {
-		struct stat st;
+		const char *p;
+		vaccel_path_type_t t;
 		if (!paths[i])
 			return VACCEL_EINVAL;
-		if (stat(paths[i], &st) != 0) {
-			int err = errno;
-			vaccel_error("Resource path %s: %s", paths[i],
-				     strerror(err));
-			return err;
+		int ret = _local_path(paths[i], &p, &t);
+		if (ret)
+			return ret;
+		if (i && (t == VACCEL_PATH_LOCAL_DIR ||
+			  kind == VACCEL_PATH_LOCAL_DIR)) {
+			vaccel_error("A resource has one directory or files");
+			return VACCEL_ENOTSUP;
 		}
+		kind = t;
 	}
+	res->path_type = kind;
 
+	int ret = VACCEL_ENOMEM;
 	res->paths = calloc(nr_paths, sizeof(*res->paths));
-	res->blobs = calloc(nr_paths, sizeof(*res->blobs));
-	if (!res->paths || !res->blobs)
-		goto nomem;
+	if (!res->paths)
+		goto err;
 	for (size_t i = 0; i < nr_paths; i++) {
-		struct stat st;
-		const char *base = strrchr(paths[i], '/');
-		base = base ? base + 1 : paths[i];
-		if (stat(paths[i], &st) != 0)
-			st.st_size = 0;
-		res->paths[i] = strdup(paths[i]);
-		res->nr_paths++;
+		const char *p;
+		vaccel_path_type_t t;
+		_local_path(paths[i], &p, &t);
+		res->paths[i] = strdup(p);
 		if (!res->paths[i])
-			goto nomem;
-		res->blobs[i] =
-			_blob_new(base, paths[i], NULL, (size_t)st.st_size);
-		res->nr_blobs++;
-		if (!res->blobs[i])
-			goto nomem;
+			goto err;
+		res->nr_paths++;
+		ret = t == VACCEL_PATH_LOCAL_DIR ? _add_dir_blobs(res, p) :
+						   _add_file_blob(res, p);
+		if (ret)
+			goto err;
 	}
 	_publish(res);
 	return VACCEL_OK;
 
-nomem:
+err:
 	_free_fields(res);
-	return VACCEL_ENOMEM;
+	return ret;
 }
 
 int vaccel_resource_init(struct vaccel_resource *res, const char *path,
@@ -275,13 +348,25 @@ nomem:
 
 int vaccel_resource_release(struct vaccel_resource *res)
 {
-	if (!res || !res->id)
+	if (!res || res->id <= 0)
 		return VACCEL_EINVAL;
-	if (vaccel_resource_refcount(res) > 0) {
-		vaccel_error("resource:%" PRId64 " is still registered with %ld "
-			     "session(s)",
-			     res->id, vaccel_resource_refcount(res));
-		return VACCEL_EBUSY;
+	/* Upstream's rule: releasing a resource unregisters it from every
+	 * session first (each session's plugin hook runs). */
+	for (;;) {
+		struct vaccel_session *sess = NULL;
+		pthread_mutex_lock(&res->sessions_lock);
+		if (!vaccel_list_empty(&res->sessions))
+			sess = vaccel_list_container(res->sessions.next,
+						     struct rt_res_link,
+						     res_entry)
+				       ->sess;
+		pthread_mutex_unlock(&res->sessions_lock);
+		if (!sess)
+			break;
+		int ret = vaccel_resource_unregister(res, sess);
+		/* EPERM: a concurrent unregister got there first */
+		if (ret && ret != VACCEL_EPERM)
+			return ret;
 	}
 	pthread_mutex_lock(&rt_res_lock);
 	vaccel_list_unlink(&res->entry);

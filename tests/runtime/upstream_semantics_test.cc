@@ -313,13 +313,16 @@ TEST_F(UpstreamSession, ResourceKnowsItsSessions)
 	vaccel_list_for_each(it, &m.sessions) links++;
 	EXPECT_EQ(links, 2u);
 	EXPECT_EQ(vaccel_resource_refcount(&m), 2);
-	EXPECT_EQ(vaccel_resource_release(&m), VACCEL_EBUSY);
 	ASSERT_EQ(vaccel_session_release(&s2), VACCEL_OK)
 		<< "releasing a session unregisters what it holds";
 	EXPECT_EQ(vaccel_resource_refcount(&m), 1);
-	ASSERT_EQ(vaccel_resource_unregister(&m, &s_), VACCEL_OK);
-	EXPECT_TRUE(vaccel_list_empty(&m.sessions));
-	EXPECT_EQ(vaccel_resource_release(&m), VACCEL_OK);
+	EXPECT_TRUE(vaccel_session_has_resource(&s_, &m));
+	EXPECT_EQ(vaccel_resource_release(&m), VACCEL_OK)
+		<< "releasing a registered resource unregisters it (upstream)";
+	EXPECT_FALSE(vaccel_session_has_resource(&s_, &m));
+	EXPECT_EQ(s_.resource_counts[VACCEL_RESOURCE_MODEL], 0u);
+	EXPECT_EQ(vaccel_resource_release(&m), VACCEL_EINVAL)
+		<< "released twice";
 }
 
 TEST(UpstreamBlob, BufferPersistAndRelease)
@@ -401,6 +404,63 @@ TEST(UpstreamResource, FromBlobs)
 		<< "only a resource made from a directory has one";
 	EXPECT_EQ(vaccel_resource_delete(r), VACCEL_OK);
 	EXPECT_EQ(vaccel_blob_release(&b), VACCEL_OK);
+}
+
+TEST(UpstreamResource, PathsFilesAndDirectories)
+{
+	ASSERT_EQ(Boot(""), VACCEL_OK);
+	std::string dir = TmpPath("model_dir");
+	ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+	std::ofstream(dir + "/b.pb") << "bb";
+	std::ofstream(dir + "/a.pb") << "a";
+	ASSERT_EQ(mkdir((dir + "/variables").c_str(), 0700), 0);
+
+	struct vaccel_resource r;
+	ASSERT_EQ(vaccel_resource_init(&r, dir.c_str(), VACCEL_RESOURCE_MODEL),
+		  VACCEL_OK);
+	EXPECT_EQ(r.path_type, VACCEL_PATH_LOCAL_DIR);
+	ASSERT_EQ(r.nr_blobs, 2u) << "the directory's regular files";
+	EXPECT_STREQ(r.blobs[0]->name, "a.pb");
+	EXPECT_EQ(r.blobs[1]->size, 2u);
+	char out[4096];
+	ASSERT_EQ(vaccel_resource_directory(&r, out, sizeof(out), nullptr),
+		  VACCEL_OK);
+	EXPECT_EQ(dir, out);
+	EXPECT_EQ(vaccel_resource_directory(&r, out, 4, nullptr),
+		  VACCEL_EINVAL)
+		<< "too small";
+	EXPECT_EQ(vaccel_resource_release(&r), VACCEL_OK);
+
+	std::string uri = "file://" + dir + "/a.pb";
+	ASSERT_EQ(vaccel_resource_init(&r, uri.c_str(), VACCEL_RESOURCE_DATA),
+		  VACCEL_OK);
+	EXPECT_EQ(r.path_type, VACCEL_PATH_LOCAL_FILE);
+	EXPECT_EQ(std::string(r.paths[0]), dir + "/a.pb");
+	EXPECT_EQ(vaccel_resource_release(&r), VACCEL_OK);
+
+	EXPECT_EQ(vaccel_resource_init(&r, (dir + "/none").c_str(),
+				       VACCEL_RESOURCE_DATA),
+		  VACCEL_EINVAL)
+		<< "a path that does not exist (upstream: EINVAL)";
+	EXPECT_EQ(vaccel_resource_init(&r, "https://example.com/m.pt",
+				       VACCEL_RESOURCE_MODEL),
+		  VACCEL_EINVAL)
+		<< "no downloads here";
+	std::string f = dir + "/a.pb";
+	const char *mixed[2] = { f.c_str(), dir.c_str() };
+	EXPECT_EQ(vaccel_resource_init_multi(&r, mixed, 2,
+					     VACCEL_RESOURCE_DATA),
+		  VACCEL_ENOTSUP);
+	const char *holes[2] = { f.c_str(), nullptr };
+	EXPECT_EQ(vaccel_resource_init_multi(&r, holes, 2,
+					     VACCEL_RESOURCE_DATA),
+		  VACCEL_EINVAL);
+	EXPECT_EQ(r.paths, nullptr);
+	EXPECT_EQ(r.nr_paths, 0u);
+	unlink((dir + "/a.pb").c_str());
+	unlink((dir + "/b.pb").c_str());
+	rmdir((dir + "/variables").c_str());
+	rmdir(dir.c_str());
 }
 
 TEST(UpstreamConfig, ReleaseResetsEveryField)

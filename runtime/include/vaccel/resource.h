@@ -77,7 +77,8 @@ int vaccel_resource_get_all_by_type(struct vaccel_resource ***res,
 				    vaccel_resource_type_t type);
 long int vaccel_resource_refcount(const struct vaccel_resource *res);
 
-/* VACCEL_ENOENT if the file does not exist. */
+/* path: a file or a directory (its regular files become the blobs), with
+ * or without a "file://" prefix; VACCEL_EINVAL if it is neither. */
 int vaccel_resource_init(struct vaccel_resource *res, const char *path,
 			 vaccel_resource_type_t type);
 int vaccel_resource_init_multi(struct vaccel_resource *res, const char **paths,
@@ -87,7 +88,8 @@ int vaccel_resource_init_multi(struct vaccel_resource *res, const char **paths,
 int vaccel_resource_init_from_buf(struct vaccel_resource *res, const void *buf,
 				  size_t nr_bytes, vaccel_resource_type_t type,
 				  const char *filename, bool mem_only);
-/* VACCEL_EBUSY while still registered with a session. */
+/* Unregisters the resource from every session it is registered with, then
+ * frees what it holds. VACCEL_EINVAL if not initialized (or released). */
 /* A resource made of copies of blobs (FILE blobs by path, others by
  * contents). */
 int vaccel_resource_init_from_blobs(struct vaccel_resource *res,
