@@ -294,7 +294,8 @@ TEST_F(Ops, FpgaMinmaxOpencv)
 	struct vaccel_arg w[1] = { { hdr, sizeof(hdr), VACCEL_ARG_RAW, 0,
 				     false } };
 	ASSERT_EQ(vaccel_opencv_unpack(&s_, nullptr, 0, w, 1), VACCEL_OK);
-	EXPECT_EQ(hdr[0], sizeof(hdr) / sizeof(float));
+	const size_t bytes = sizeof(hdr);
+	EXPECT_EQ(hdr[0], bytes / sizeof(float)) << "its size in floats";
 }
 
 TEST_F(Ops, FpgaAndMinmaxThroughGenopCheckSizes)
