@@ -53,7 +53,9 @@ int _guard(const char *what, int einval_for_torch_errors, Body &&body)
 	}
 }
 
-bool _scalar_type(enum vaccel_torch_data_type t, c10::ScalarType *out)
+// t is an int: the field comes from C (or a guest), where any value can be
+// stored, and loading an out-of-range value as a C++ enum is undefined.
+bool _scalar_type(int t, c10::ScalarType *out)
 {
 	switch (t) {
 	case VACCEL_TORCH_BYTE: *out = at::kByte; return true;
@@ -87,13 +89,16 @@ bool _vaccel_type(c10::ScalarType s, enum vaccel_torch_data_type *out)
 int _wrap(const struct vaccel_torch_tensor *t, int i, at::Tensor *out)
 {
 	c10::ScalarType st;
+	int dtype;
 	if (!t) {
 		vaccel_error("[torch] input %d is NULL", i);
 		return -EINVAL;
 	}
-	if (!_scalar_type(t->data_type, &st)) {
+	static_assert(sizeof(t->data_type) == sizeof(dtype), "C enum is int");
+	memcpy(&dtype, &t->data_type, sizeof(dtype));
+	if (!_scalar_type(dtype, &st)) {
 		vaccel_error("[torch] input %d: unknown data type %d", i,
-			     (int)t->data_type);
+			     dtype);
 		return -EINVAL;
 	}
 	if (t->nr_dims < 0 || t->nr_dims > kMaxDims ||
@@ -363,7 +368,7 @@ extern "C" int ltorch_sgemm(const struct vaccel_torch_tensor *a,
 			int r = _wrap(in[i], i, &t[i]);
 			if (r)
 				return r;
-			if (in[i]->data_type != VACCEL_TORCH_FLOAT ||
+			if (t[i].scalar_type() != at::kFloat ||
 			    t[i].numel() != rows[i] * cols[i]) {
 				vaccel_error("[torch] sgemm: operand %d is not "
 					     "%lld x %lld floats",

@@ -3,6 +3,9 @@
 
 #include <torch/script.h>
 
+#include <cerrno>
+#include <cstdio>
+
 namespace torch_models {
 namespace {
 
@@ -83,4 +86,42 @@ def forward(self, x):
 )").save(path);
 }
 
+void SaveSlice(const std::string &path)
+{
+	Make("Slice", R"(
+def forward(self, x):
+    return x[:, 0:16]
+)").save(path);
+}
+
 } // namespace torch_models
+
+namespace {
+
+template <class F> int SaveC(const char *path, F save)
+{
+	try {
+		save(std::string(path));
+		return 0;
+	} catch (const std::exception &e) {
+		fprintf(stderr, "cannot make %s: %s\n", path, e.what());
+		return -EIO;
+	}
+}
+
+} // namespace
+
+extern "C" int torch_models_save_small(const char *path)
+{
+	return SaveC(path, torch_models::SaveSmall);
+}
+
+extern "C" int torch_models_save_cnn(const char *path)
+{
+	return SaveC(path, torch_models::SaveCnn);
+}
+
+extern "C" int torch_models_save_slice(const char *path)
+{
+	return SaveC(path, torch_models::SaveSlice);
+}

@@ -3,6 +3,20 @@
 // download): built with libtorch's C++ API, weights from a fixed seed.
 #pragma once
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* For C programs (perf/infer): the Small and Cnn models below, and a Slice
+ * model: x [1, N] float -> x[:, :16] (its cost does not grow with N).
+ * 0, or -EIO when libtorch could not make or save it (the reason on stderr). */
+int torch_models_save_small(const char *path);
+int torch_models_save_cnn(const char *path);
+int torch_models_save_slice(const char *path);
+
+#ifdef __cplusplus
+}
+
 #include <string>
 
 namespace torch_models {
@@ -21,5 +35,7 @@ void SaveColor(const std::string &path);
 void SaveAllTypes(const std::string &path);
 // x -> x.double(): a result dtype vaccel tensors cannot carry.
 void SaveDouble(const std::string &path);
+void SaveSlice(const std::string &path);
 
 } // namespace torch_models
+#endif

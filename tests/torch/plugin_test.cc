@@ -7,6 +7,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <cstring>
+
 #include "tests/torch/models.h"
 #include "tests/torch/util.h"
 
@@ -232,7 +234,8 @@ TEST_F(TorchPlugin, RejectedInputsAreEinvalWithLibtorchsMessage)
 	EXPECT_EQ(vaccel_torch_model_run(&sess, model, nullptr, &in, 1, &o, 1),
 		  VACCEL_EINVAL);
 	t.dims[0] = 1;
-	t.data_type = (enum vaccel_torch_data_type)99;
+	const int bad_type = 99; // as C code could store it
+	memcpy(&t.data_type, &bad_type, sizeof(bad_type));
 	EXPECT_EQ(vaccel_torch_model_run(&sess, model, nullptr, &in, 1, &o, 1),
 		  VACCEL_EINVAL);
 	t.data_type = VACCEL_TORCH_FLOAT;

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stb/stb_image_write.h>
+
 namespace torch_test {
 
 std::string Env(const char *name)
@@ -111,6 +113,54 @@ struct vaccel_torch_tensor *Borrow(const at::Tensor &t)
 	if (memcmp(out->data, c.data_ptr(), out->size) != 0)
 		return ::testing::AssertionFailure() << "bytes differ";
 	return ::testing::AssertionSuccess();
+}
+
+// w x h RGB pixels of one colour.
+std::vector<unsigned char> Solid(int w, int h, unsigned char r,
+				 unsigned char g, unsigned char b)
+{
+	std::vector<unsigned char> px((size_t)w * h * 3);
+	for (size_t i = 0; i < px.size(); i += 3) {
+		px[i] = r;
+		px[i + 1] = g;
+		px[i + 2] = b;
+	}
+	return px;
+}
+
+static void Append(void *ctx, void *data, int size)
+{
+	static_cast<std::string *>(ctx)->append(static_cast<char *>(data),
+						size);
+}
+
+std::string Png(int w, int h, const std::vector<unsigned char> &px)
+{
+	std::string out;
+	EXPECT_TRUE(stbi_write_png_to_func(Append, &out, w, h, 3, px.data(),
+					   w * 3));
+	return out;
+}
+
+std::string Bmp(int w, int h, const std::vector<unsigned char> &px)
+{
+	std::string out;
+	EXPECT_TRUE(stbi_write_bmp_to_func(Append, &out, w, h, 3, px.data()));
+	return out;
+}
+
+std::string Jpeg(int w, int h, const std::vector<unsigned char> &px)
+{
+	std::string out;
+	EXPECT_TRUE(stbi_write_jpg_to_func(Append, &out, w, h, 3, px.data(),
+					   95));
+	return out;
+}
+
+std::string Ppm(int w, int h, const std::vector<unsigned char> &px)
+{
+	return "P6\n" + std::to_string(w) + " " + std::to_string(h) +
+	       "\n255\n" + std::string(px.begin(), px.end());
 }
 
 } // namespace torch_test

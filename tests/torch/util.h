@@ -36,4 +36,12 @@ enum vaccel_torch_data_type VaccelType(c10::ScalarType s);
 ::testing::AssertionResult SameTensor(const at::Tensor &t,
 				      const struct vaccel_torch_tensor *out);
 
+// w x h RGB pixels of one colour, and images of RGB pixels in four formats.
+std::vector<unsigned char> Solid(int w, int h, unsigned char r,
+				 unsigned char g, unsigned char b);
+std::string Png(int w, int h, const std::vector<unsigned char> &px);
+std::string Bmp(int w, int h, const std::vector<unsigned char> &px);
+std::string Jpeg(int w, int h, const std::vector<unsigned char> &px);
+std::string Ppm(int w, int h, const std::vector<unsigned char> &px);
+
 } // namespace torch_test
