@@ -28,9 +28,9 @@ void SaveSmall(const std::string &path)
 {
 	torch::manual_seed(1);
 	torch::jit::Module m("Small");
-	Param(m, "w1", { 256, 256 }, 0.06);
-	Param(m, "b1", { 256 }, 0.1);
-	Param(m, "w2", { 256, 64 }, 0.06);
+	Param(m, "w1", { 256, 512 }, 0.06);
+	Param(m, "b1", { 512 }, 0.1);
+	Param(m, "w2", { 512, 64 }, 0.04);
 	Param(m, "b2", { 64 }, 0.1);
 	m.define(R"(
 def forward(self, x):
