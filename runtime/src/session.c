@@ -7,6 +7,9 @@
 #include <string.h>
 
 static vaccel_id_t rt_next_session_id = 1;
+/* live sessions, for vaccel_session_get_by_id */
+static pthread_mutex_t rt_sess_lock = PTHREAD_MUTEX_INITIALIZER;
+static vaccel_list_t rt_sess_live = LIST_ENTRY_INIT(rt_sess_live);
 
 int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 {
@@ -29,7 +32,9 @@ int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 	sess->hint = flags;
 	sess->plugin = p;
 	sess->is_virtio = p->info->is_virtio;
-	vaccel_list_init(&sess->resources);
+	for (int t = 0; t < VACCEL_RESOURCE_MAX; t++)
+		vaccel_list_init(&sess->resources[t]);
+	vaccel_list_init(&sess->entry);
 	pthread_mutex_init(&sess->resources_lock, NULL);
 
 	if (p->info->session_init) {
@@ -43,6 +48,9 @@ int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 			return ret;
 		}
 	}
+	pthread_mutex_lock(&rt_sess_lock);
+	vaccel_list_add_tail(&rt_sess_live, &sess->entry);
+	pthread_mutex_unlock(&rt_sess_lock);
 	vaccel_debug("session:%" PRId64 " new, flags 0x%x, plugin %s",
 		     sess->id, flags, rt_plugin_name(p));
 	return VACCEL_OK;
@@ -70,11 +78,12 @@ int vaccel_session_release(struct vaccel_session *sess)
 	for (;;) {
 		struct vaccel_resource *res = NULL;
 		pthread_mutex_lock(&sess->resources_lock);
-		if (!vaccel_list_empty(&sess->resources))
-			res = vaccel_list_container(sess->resources.next,
-						    struct rt_res_link,
-						    sess_entry)
-				      ->res;
+		for (int t = 0; t < VACCEL_RESOURCE_MAX && !res; t++)
+			if (!vaccel_list_empty(&sess->resources[t]))
+				res = vaccel_list_container(
+					      sess->resources[t].next,
+					      struct rt_res_link, sess_entry)
+					      ->res;
 		pthread_mutex_unlock(&sess->resources_lock);
 		if (!res)
 			break;
@@ -84,6 +93,10 @@ int vaccel_session_release(struct vaccel_session *sess)
 		if (vaccel_resource_unregister(res, sess))
 			break;
 	}
+
+	pthread_mutex_lock(&rt_sess_lock);
+	vaccel_list_unlink(&sess->entry);
+	pthread_mutex_unlock(&rt_sess_lock);
 
 	int ret = VACCEL_OK;
 	if (sess->plugin->info->session_release)
@@ -125,7 +138,9 @@ struct rt_res_link *rt_session_find_link(struct vaccel_session *sess,
 					 const struct vaccel_resource *res)
 {
 	vaccel_list_entry_t *it;
-	vaccel_list_for_each(it, &sess->resources)
+	if ((unsigned)res->type >= VACCEL_RESOURCE_MAX)
+		return NULL;
+	vaccel_list_for_each(it, &sess->resources[res->type])
 	{
 		struct rt_res_link *l = vaccel_list_container(
 			it, struct rt_res_link, sess_entry);
@@ -146,41 +161,113 @@ bool vaccel_session_has_resource(struct vaccel_session *sess,
 	return found;
 }
 
-static int _find(struct vaccel_session *sess, struct vaccel_resource **res,
-		 bool by_id, vaccel_id_t id, vaccel_resource_type_t type)
+int vaccel_session_get_by_id(struct vaccel_session **sess, vaccel_id_t id)
 {
 	vaccel_list_entry_t *it;
-	if (!sess || !res || !sess->plugin)
+	if (!sess)
 		return VACCEL_EINVAL;
 	int ret = VACCEL_ENOENT;
-	pthread_mutex_lock(&sess->resources_lock);
-	vaccel_list_for_each(it, &sess->resources)
+	pthread_mutex_lock(&rt_sess_lock);
+	vaccel_list_for_each(it, &rt_sess_live)
 	{
-		struct vaccel_resource *r =
-			vaccel_list_container(it, struct rt_res_link,
-					      sess_entry)
-				->res;
-		if (by_id ? r->id == id : r->type == type) {
-			*res = r;
+		struct vaccel_session *s =
+			vaccel_list_container(it, struct vaccel_session, entry);
+		if (s->id == id) {
+			*sess = s;
 			ret = VACCEL_OK;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&sess->resources_lock);
+	pthread_mutex_unlock(&rt_sess_lock);
 	return ret;
 }
 
 int vaccel_session_resource_by_id(struct vaccel_session *sess,
 				  struct vaccel_resource **res, vaccel_id_t id)
 {
-	return _find(sess, res, true, id, VACCEL_RESOURCE_LIB);
+	vaccel_list_entry_t *it;
+	if (!sess || !res || !sess->plugin || id <= 0)
+		return VACCEL_EINVAL;
+	int ret = VACCEL_ENOENT;
+	pthread_mutex_lock(&sess->resources_lock);
+	for (int t = 0; t < VACCEL_RESOURCE_MAX && ret; t++)
+		vaccel_list_for_each(it, &sess->resources[t])
+		{
+			struct vaccel_resource *r =
+				vaccel_list_container(it, struct rt_res_link,
+						      sess_entry)
+					->res;
+			if (r->id == id) {
+				*res = r;
+				ret = VACCEL_OK;
+				break;
+			}
+		}
+	pthread_mutex_unlock(&sess->resources_lock);
+	return ret;
+}
+
+/* Up to max (all when max is 0) registered resources of type, in
+ * registration order, into a malloc'ed array. */
+static int _by_type(struct vaccel_session *sess, vaccel_resource_type_t type,
+		    size_t max, struct vaccel_resource ***out, size_t *nr)
+{
+	vaccel_list_entry_t *it;
+	pthread_mutex_lock(&sess->resources_lock);
+	size_t n = sess->resource_counts[type];
+	if (max && n > max)
+		n = max;
+	if (!n) {
+		pthread_mutex_unlock(&sess->resources_lock);
+		*nr = 0;
+		return VACCEL_ENOENT;
+	}
+	struct vaccel_resource **arr = malloc(n * sizeof(*arr));
+	if (!arr) {
+		pthread_mutex_unlock(&sess->resources_lock);
+		return VACCEL_ENOMEM;
+	}
+	size_t i = 0;
+	vaccel_list_for_each(it, &sess->resources[type])
+	{
+		if (i == n)
+			break;
+		arr[i++] = vaccel_list_container(it, struct rt_res_link,
+						 sess_entry)
+				   ->res;
+	}
+	pthread_mutex_unlock(&sess->resources_lock);
+	*out = arr;
+	*nr = i;
+	return VACCEL_OK;
 }
 
 int vaccel_session_resource_by_type(struct vaccel_session *sess,
 				    struct vaccel_resource **res,
 				    vaccel_resource_type_t type)
 {
-	return _find(sess, res, false, 0, type);
+	struct vaccel_resource **arr;
+	size_t n;
+	if (!sess || !res || !sess->plugin ||
+	    (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+	int ret = _by_type(sess, type, 1, &arr, &n);
+	if (ret)
+		return ret;
+	*res = arr[0];
+	free(arr);
+	return VACCEL_OK;
+}
+
+int vaccel_session_resources_by_type(struct vaccel_session *sess,
+				     struct vaccel_resource ***resources,
+				     size_t *nr_found,
+				     vaccel_resource_type_t type)
+{
+	if (!sess || !resources || !nr_found || !sess->plugin ||
+	    (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+	return _by_type(sess, type, 0, resources, nr_found);
 }
 
 int vaccel_sess_init(struct vaccel_session *sess, uint32_t flags)

@@ -184,10 +184,13 @@ TEST_F(E2eOps, GenopMatchesLocal)
 	ASSERT_EQ(run(&remote_, cr), VACCEL_OK);
 	ASSERT_EQ(run(&local_, cl), VACCEL_OK);
 	EXPECT_EQ(cr, cl);
-	// An op no plugin implements answers ENOTSUP through the transport too.
-	int classify = VACCEL_OP_IMAGE_CLASSIFY;
-	vaccel_arg rd[1] = {{&classify, sizeof(classify), VACCEL_ARG_INT32, 0, false}};
+	// An op with no genop form (upstream's table) answers ENOTSUP through
+	// the transport too; a malformed image op is EINVAL before any plugin.
+	int nogen = VACCEL_OP_TORCH_MODEL_RUN;
+	vaccel_arg rd[1] = {{&nogen, sizeof(nogen), VACCEL_ARG_INT32, 0, false}};
 	EXPECT_EQ(vaccel_genop(&remote_, rd, 1, nullptr, 0), VACCEL_ENOTSUP);
+	nogen = VACCEL_OP_IMAGE_CLASSIFY;
+	EXPECT_EQ(vaccel_genop(&remote_, rd, 1, nullptr, 0), VACCEL_EINVAL);
 }
 
 TEST_F(E2eOps, GuestShippedLibraryNeedsTheOperatorsFlag)
