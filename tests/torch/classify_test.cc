@@ -11,35 +11,19 @@
 #include "tests/torch/models.h"
 #include "tests/torch/util.h"
 
-#if __has_include(<vaccel/ops/image.h>)
-#define HAVE_IMAGE_API 1
-#endif
-
 using namespace torch_test;
 
 namespace {
 
 std::string log_path;
 
-// The classify call: the public API when the runtime has it, else the
-// session plugin's op with the same signature (what the API dispatches to).
+// vaccel_image_classification with 64-byte output buffers.
 int Classify(struct vaccel_session *sess, const std::string &img,
 	     std::string *text, std::string *imgname)
 {
 	unsigned char t[64] = { 0 }, n[64] = { 0 };
-#ifdef HAVE_IMAGE_API
 	int ret = vaccel_image_classification(sess, img.data(), t, n,
 					      img.size(), sizeof(t), sizeof(n));
-#else
-	typedef int (*fn_t)(struct vaccel_session *, const void *,
-			    unsigned char *, unsigned char *, size_t, size_t,
-			    size_t);
-	struct vaccel_op *op = sess->plugin->ops[VACCEL_OP_IMAGE_CLASSIFY];
-	if (!op)
-		return VACCEL_ENOTSUP;
-	int ret = ((fn_t)op->func)(sess, img.data(), t, n, img.size(),
-				   sizeof(t), sizeof(n));
-#endif
 	*text = reinterpret_cast<char *>(t);
 	*imgname = reinterpret_cast<char *>(n);
 	return ret;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// examples/torch_inference run as a user would: a model, an image and a
-// labels file the test writes, the torch plugin from VACCEL_PLUGINS.
+// examples/torch_inference and examples/classify run as a user would: a
+// model, an image and a labels file the test writes, the torch plugin from
+// VACCEL_PLUGINS.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -34,6 +35,7 @@ protected:
 	void SetUp() override
 	{
 		bin = Env("EXAMPLE_TORCH_INFERENCE");
+		classify = Env("EXAMPLE_CLASSIFY");
 		env = "VACCEL_PLUGINS=" + Env("PLUGIN_TORCH") + " ";
 		model = TmpPath("color.pt");
 		torch_models::SaveColor(model);
@@ -43,7 +45,7 @@ protected:
 		WriteFile(image, Png(320, 240, Solid(320, 240, 20, 220, 40)));
 	}
 
-	std::string bin, env, model, labels, image;
+	std::string bin, classify, env, model, labels, image;
 };
 
 TEST_F(TorchInferenceExample, ClassifiesWithLabels)
@@ -89,6 +91,36 @@ TEST_F(TorchInferenceExample, HelpAndBadInput)
 	EXPECT_NE(out.find("could not load the model"), std::string::npos)
 		<< out;
 	EXPECT_EQ(Sh("env -u VACCEL_PLUGINS " + bin + " " + image + " " + model,
+		     &out),
+		  1);
+	EXPECT_NE(out.find("is VACCEL_PLUGINS set?"), std::string::npos)
+		<< out;
+}
+
+TEST_F(TorchInferenceExample, ClassifyExample)
+{
+	std::string out;
+	ASSERT_EQ(Sh(env + classify + " --labels " + labels + " -i 2 " + image +
+			     " " + model,
+		     &out),
+		  0)
+		<< out;
+	EXPECT_NE(out.find(": green; plugin torch"), std::string::npos) << out;
+	EXPECT_NE(out.find("over 2 call(s)"), std::string::npos) << out;
+
+	EXPECT_EQ(Sh(classify + " --help", &out), 0);
+	EXPECT_NE(out.find("usage: classify"), std::string::npos);
+	EXPECT_EQ(Sh(classify + " --bogus", &out), 2);
+	EXPECT_EQ(Sh(classify + " " + image, &out), 2);
+	EXPECT_EQ(Sh(env + classify + " " + image + ".missing " + model, &out),
+		  1);
+	EXPECT_NE(out.find("No such file"), std::string::npos) << out;
+	EXPECT_EQ(Sh(env + classify + " " + labels + " " + model, &out), 1);
+	EXPECT_NE(out.find("vaccel_image_classification on plugin torch"),
+		  std::string::npos)
+		<< out;
+	EXPECT_EQ(Sh("env -u VACCEL_PLUGINS " + classify + " " + image + " " +
+			     model,
 		     &out),
 		  1);
 	EXPECT_NE(out.find("is VACCEL_PLUGINS set?"), std::string::npos)
