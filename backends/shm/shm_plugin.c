@@ -143,16 +143,38 @@ static int shm_noop(struct vaccel_session *sess)
 	return shm_vret(shm_call(VTR_OP_VACCEL, shm_rsess(sess), VACCEL_OP_NOOP, NULL, 0, NULL, 0));
 }
 
-static struct vaccel_op shm_ops[] = {
-	VACCEL_OP_INIT(shm_ops[0], VACCEL_OP_NOOP, shm_noop),
-	VACCEL_OP_INIT(shm_ops[1], VACCEL_OP_EXEC, shm_exec),
-	VACCEL_OP_INIT(shm_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE, shm_exec_with_resource),
-	VACCEL_OP_INIT(shm_ops[3], VACCEL_OP_BLAS_SGEMM, shm_sgemm),
+/* Designated slots per op type; the loop in shm_init skips the empty ones. */
+static struct vaccel_op shm_ops[VACCEL_OP_MAX] = {
+#define SHM_OP(TYPE, FN) [TYPE] = VACCEL_OP_INIT(shm_ops[TYPE], TYPE, FN)
+	SHM_OP(VACCEL_OP_NOOP, shm_noop),
+	SHM_OP(VACCEL_OP_EXEC, shm_exec),
+	SHM_OP(VACCEL_OP_EXEC_WITH_RESOURCE, shm_exec_with_resource),
+	SHM_OP(VACCEL_OP_IMAGE_CLASSIFY, shm_image_classification),
+	SHM_OP(VACCEL_OP_IMAGE_DETECT, shm_image_detection),
+	SHM_OP(VACCEL_OP_IMAGE_SEGMENT, shm_image_segmentation),
+	SHM_OP(VACCEL_OP_IMAGE_POSE, shm_image_pose),
+	SHM_OP(VACCEL_OP_IMAGE_DEPTH, shm_image_depth),
+	SHM_OP(VACCEL_OP_TORCH_MODEL_LOAD, shm_torch_model_load),
+	SHM_OP(VACCEL_OP_TORCH_MODEL_RUN, shm_torch_model_run),
+	SHM_OP(VACCEL_OP_TORCH_SGEMM, shm_torch_sgemm),
+	SHM_OP(VACCEL_OP_BLAS_SGEMM, shm_sgemm),
+	SHM_OP(VACCEL_OP_FPGA_ARRAYCOPY, shm_fpga_arraycopy),
+	SHM_OP(VACCEL_OP_FPGA_MMULT, shm_fpga_mmult),
+	SHM_OP(VACCEL_OP_FPGA_PARALLEL, shm_fpga_parallel),
+	SHM_OP(VACCEL_OP_FPGA_VECTORADD, shm_fpga_vadd),
+	SHM_OP(VACCEL_OP_MINMAX, shm_minmax),
+	SHM_OP(VACCEL_OP_OPENCV, shm_opencv),
+#undef SHM_OP
 };
 
 static int shm_init(void)
 {
-	return vaccel_plugin_register_ops(shm_ops, sizeof(shm_ops) / sizeof(shm_ops[0]));
+	for (size_t i = 0; i < VACCEL_OP_MAX; i++) {
+		int ret = shm_ops[i].func ? vaccel_plugin_register_ops(&shm_ops[i], 1) : VACCEL_OK;
+		if (ret)
+			return ret;
+	}
+	return VACCEL_OK;
 }
 
 static int shm_fini(void)
