@@ -52,8 +52,9 @@ class MlOps : public testing::Test {
 		vaccel_session_release(&remote_);
 		vaccel_session_release(&local_);
 		vaccel_cleanup();
-		if (agent_)
+		if (agent_) {
 			EXPECT_EQ(agent_->Stop(), 0) << "the agent exits 0 on SIGTERM\n" << agent_->Log();
+		}
 	}
 	// A model resource registered with sess (its bytes are shipped to the host for remote_).
 	vaccel_resource *Model(vaccel_session *sess)

@@ -43,8 +43,9 @@ class TorchTransport : public testing::Test {
 		}
 		vaccel_session_release(&sess_);
 		vaccel_cleanup();
-		if (agent_)
+		if (agent_) {
 			EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+		}
 	}
 	vaccel_resource *Model(const std::string &path)
 	{
