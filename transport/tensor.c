@@ -54,3 +54,19 @@ int vtr_tensor_place(uint64_t *cursor, uint64_t size, uint64_t cap, uint64_t *of
 		*cursor = (start + VTR_TENSOR_ALIGN - 1) & ~(uint64_t)(VTR_TENSOR_ALIGN - 1);
 	return 0;
 }
+
+int vtr_nodes_copy(const void *src, uint64_t len, struct vtr_node *out, uint32_t max,
+		   uint32_t *nr)
+{
+	*nr = 0;
+	if (len % sizeof(struct vtr_node))
+		return -EINVAL;
+	if (len / sizeof(struct vtr_node) > max)
+		return -E2BIG;
+	memcpy(out, src, len); /* the one read; the checks below use the copy */
+	for (uint64_t i = 0; i < len / sizeof(struct vtr_node); i++)
+		if (!memchr(out[i].name, 0, sizeof(out[i].name)))
+			return -EINVAL;
+	*nr = (uint32_t)(len / sizeof(struct vtr_node));
+	return 0;
+}

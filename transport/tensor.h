@@ -15,6 +15,13 @@
  * op = VACCEL_OP_TORCH_MODEL_LOAD: in 0 the model handle.
  * op = VACCEL_OP_TORCH_SGEMM: in 0 three records (A, B, C), in 1..3 their data, in 4 M, N,
  *   K (3 x int32); out 0 one record, out 1 the area.
+ * op = VACCEL_OP_TF_MODEL_RUN: in 0 handle, 1 run options, 2 input nodes (n x struct
+ *   vtr_node), 3 output nodes (m x struct vtr_node), 4 input records, 5 .. 5+n data; out 0
+ *   output records, 1 area, 2 status (struct vtr_status).
+ * op = VACCEL_OP_TF_MODEL_LOAD / _UNLOAD: in 0 handle; out 0 status.
+ * op = VACCEL_OP_TFLITE_MODEL_RUN: in 0 handle, 1 input records, 2 .. 2+n data; out 0 output
+ *   records, 1 area, 2 status (1 byte). TFLITE_MODEL_LOAD / _UNLOAD: in 0 handle.
+ * An output the host's plugin left empty is an all-zero record.
  *
  * The host copies a records argument once into private memory (vtr_tensors_copy) and checks
  * every record (vtr_tensor_check) before it builds a tensor from it. Pure C, no vAccel types:
@@ -42,8 +49,23 @@ struct vtr_tensor {
 	int64_t dims[VTR_TENSOR_MAX_DIMS];
 };
 
+/* A TF graph node: output index and a NUL-terminated name. */
+#define VTR_NODE_NAME 124u
+struct vtr_node {
+	int32_t id;
+	char name[VTR_NODE_NAME];
+};
+
+/* A TF status: code and a NUL-terminated message (truncated). */
+struct vtr_status {
+	uint8_t code;
+	char message[255];
+};
+
 #ifndef __cplusplus
 _Static_assert(sizeof(struct vtr_tensor) == 88, "a tensor record is 88 bytes");
+_Static_assert(sizeof(struct vtr_node) == 128, "a node record is 128 bytes");
+_Static_assert(sizeof(struct vtr_status) == 256, "a status is 256 bytes");
 #endif
 
 /*
@@ -63,6 +85,13 @@ int vtr_tensors_copy(const void *src, uint64_t len, struct vtr_tensor *out, uint
  */
 int vtr_tensor_check(const struct vtr_tensor *t, const uint8_t *elem_size, uint32_t nr_dtypes,
 		     uint32_t min_dims);
+
+/*
+ * Copies node records (len bytes at src, shared memory) once into out (max of them); each
+ * name must end within its record. -EINVAL, -E2BIG.
+ */
+int vtr_nodes_copy(const void *src, uint64_t len, struct vtr_node *out, uint32_t max,
+		   uint32_t *nr);
 
 /*
  * Host, packing outputs: the next offset for size bytes in an area of cap bytes, after

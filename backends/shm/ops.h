@@ -4,8 +4,9 @@
  *   ops_exec.c   exec, exec_with_resource (genop layout: strings, a resource handle, args)
  *   ops_blas.c   sgemm (scalars and matrices; matrices already in the pool travel by offset)
  *   ops_async.c  asynchronous genop, flush, reap
- *   ops_torch.c  torch model load/run and sgemm: tensor records (transport/tensor.h), inputs
- *                by offset when in the pool, outputs packed by the host and copied out once
+ *   ops_tensor.c how a tensor crosses (transport/tensor.h): input records and data (by
+ *                offset when in the pool), outputs packed by the host into one pool area
+ *   ops_torch.c  torch model load/run and sgemm; ops_tf.c tf and tflite load/run/unload
  *   ops_image.c  the five image ops: image bytes in, names and text out (genop layout)
  *   ops_fpga.c   the four FPGA ops, ops_minmax.c minmax, ops_opencv.c opencv (genop layout)
  * Sessions, resources, noop and the ops table are shm_plugin.c. Functions return vAccel's
@@ -19,6 +20,8 @@
 #include <vaccel.h>
 
 #include "backends/shm/conn.h"
+#include "shm/pool.h"
+#include "transport/tensor.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -64,6 +67,38 @@ int shm_sgemm(struct vaccel_session *sess, long long int m, long long int n, lon
 	      float alpha, float *a, long long int lda, float *b, long long int ldb, float beta,
 	      float *c, long long int ldc);
 
+/* ops_tensor.c: an input record and its data argument; VACCEL_EINVAL for a bad tensor. */
+int shm_tensor_record(uint32_t dtype, int64_t nr_dims, const void *dims, int dims32, void *data,
+		      size_t size, struct vtr_tensor *r, struct vtr_io *io);
+
+/* One call whose nr_out output tensors come back in records and the output area. */
+struct shm_tensor_call {
+	uint32_t nr_out;
+	struct vtr_tensor rec[VTR_TENSOR_MAX];
+	struct vshm_pool *pool;
+	struct vshm_buf area;
+};
+/* Sends in[] with the output records, the area and status (if not NULL) as outputs. On
+ * VACCEL_OK the caller reads the outputs with shm_tensor_out, then calls shm_tensor_done. */
+int shm_tensor_call(struct vaccel_session *sess, vaccel_op_type_t op, const struct vtr_io *in,
+		    uint32_t nr_in, struct shm_tensor_call *tc, const struct vtr_io *status);
+/* Output i: *r NULL when empty, else its record and its data in the area; VACCEL_EBACKEND
+ * when the record points outside the area. */
+int shm_tensor_out(const struct shm_tensor_call *tc, uint32_t i, const struct vtr_tensor **r,
+		   const void **data);
+void shm_tensor_done(struct shm_tensor_call *tc);
+
+/* A tensor family's output array (outs: its struct ..._tensor **): set entry i to NULL,
+ * allocate it for record r (*data: where its r->size bytes go), delete it. */
+struct shm_tensor_family {
+	void (*clear)(void *outs, uint32_t i);
+	int (*alloc)(void *outs, uint32_t i, const struct vtr_tensor *r, void **data);
+	void (*del)(void *outs, uint32_t i);
+};
+/* After a successful shm_tensor_call: every output into outs (none left on failure), the
+ * area given back. VACCEL_OK, or the first failure. */
+int shm_tensor_outputs(struct shm_tensor_call *tc, void *outs, const struct shm_tensor_family *f);
+
 int shm_torch_model_load(struct vaccel_session *sess, struct vaccel_resource *model);
 int shm_torch_model_run(struct vaccel_session *sess, struct vaccel_resource *model,
 			const struct vaccel_torch_buffer *run_options,
@@ -72,6 +107,21 @@ int shm_torch_model_run(struct vaccel_session *sess, struct vaccel_resource *mod
 int shm_torch_sgemm(struct vaccel_session *sess, struct vaccel_torch_tensor **in_A,
 		    struct vaccel_torch_tensor **in_B, struct vaccel_torch_tensor **in_C, int M, int N,
 		    int K, struct vaccel_torch_tensor **out);
+
+int shm_tf_model_load(struct vaccel_session *sess, struct vaccel_resource *model,
+		      struct vaccel_tf_status *status);
+int shm_tf_model_unload(struct vaccel_session *sess, struct vaccel_resource *model,
+			struct vaccel_tf_status *status);
+int shm_tf_model_run(struct vaccel_session *sess, struct vaccel_resource *model,
+		     const struct vaccel_tf_buffer *run_options, const struct vaccel_tf_node *in_nodes,
+		     struct vaccel_tf_tensor *const *in_tensors, int nr_inputs,
+		     const struct vaccel_tf_node *out_nodes, struct vaccel_tf_tensor **out_tensors,
+		     int nr_outputs, struct vaccel_tf_status *status);
+int shm_tflite_model_load(struct vaccel_session *sess, struct vaccel_resource *model);
+int shm_tflite_model_unload(struct vaccel_session *sess, struct vaccel_resource *model);
+int shm_tflite_model_run(struct vaccel_session *sess, struct vaccel_resource *model,
+			 struct vaccel_tflite_tensor *const *inputs, int nr_inputs,
+			 struct vaccel_tflite_tensor **outputs, int nr_outputs, uint8_t *status);
 
 int shm_image_classification(struct vaccel_session *sess, const void *img, unsigned char *out_text,
 			     unsigned char *out_imgname, size_t len_img, size_t len_out_text,

@@ -1,6 +1,6 @@
 // The ML ops through the transport against a real agent serving them with the noop plugin:
 // torch model load/run (tensor records, outputs allocated on the host and freed here with
-// vaccel_torch_tensor_delete), torch sgemm, the five image ops, the four FPGA ops and
+// vaccel_torch_tensor_delete), torch sgemm, tf and tflite load/run/unload (nodes, status), the five image ops, the four FPGA ops and
 // minmax give what the same plugin gives locally in this process; inputs from the pool
 // (vaccel_buffer_alloc) give the same; malformed tensors are refused by the agent, which
 // keeps serving.
@@ -243,6 +243,101 @@ TEST_F(MlOps, FpgaAndMinmaxGiveTheLocalOutputs)
 	EXPECT_EQ(memcmp(ro, lo, sizeof(ro)), 0);
 	EXPECT_EQ(rmin, lmin);
 	EXPECT_EQ(rmax, lmax);
+}
+
+TEST_F(MlOps, TfRunGivesTheLocalOutputsAndStatus)
+{
+	vaccel_resource *rm = Model(&remote_), *lm = Model(&local_);
+	vaccel_tf_status rs{}, ls{};
+	ASSERT_EQ(vaccel_tf_model_load(&remote_, rm, &rs), VACCEL_OK) << agent_->Log();
+	ASSERT_EQ(vaccel_tf_model_load(&local_, lm, &ls), VACCEL_OK);
+	EXPECT_EQ(rs.code, ls.code);
+	ASSERT_NE(rs.message, nullptr);
+	EXPECT_STREQ(rs.message, ls.message);
+	vaccel_tf_status_release(&rs);
+	vaccel_tf_status_release(&ls);
+
+	std::vector<double> d{1.25, -2.5, 3.75};
+	std::vector<int32_t> i32{5, -6, 7, -8};
+	int64_t ddims[1] = {3}, idims[2] = {2, 2};
+	vaccel_tf_tensor *in[2] = {nullptr, nullptr};
+	ASSERT_EQ(vaccel_tf_tensor_new(&in[0], 1, ddims, VACCEL_TF_DOUBLE), VACCEL_OK);
+	ASSERT_EQ(vaccel_tf_tensor_new(&in[1], 2, idims, VACCEL_TF_INT32), VACCEL_OK);
+	vaccel_tf_tensor_set_data(in[0], d.data(), d.size() * sizeof(double));
+	vaccel_tf_tensor_set_data(in[1], i32.data(), i32.size() * sizeof(int32_t));
+	vaccel_tf_node in_nodes[2], out_nodes[2];
+	vaccel_tf_node_init(&in_nodes[0], "serving_default_x", 0);
+	vaccel_tf_node_init(&in_nodes[1], "serving_default_y", 1);
+	vaccel_tf_node_init(&out_nodes[0], "StatefulPartitionedCall", 0);
+	vaccel_tf_node_init(&out_nodes[1], "StatefulPartitionedCall", 1);
+	vaccel_tf_tensor *ro[2] = {nullptr, nullptr}, *lo[2] = {nullptr, nullptr};
+	ASSERT_EQ(vaccel_tf_model_run(&remote_, rm, nullptr, in_nodes, in, 2, out_nodes, ro, 2, &rs), VACCEL_OK)
+		<< agent_->Log();
+	ASSERT_EQ(vaccel_tf_model_run(&local_, lm, nullptr, in_nodes, in, 2, out_nodes, lo, 2, &ls), VACCEL_OK);
+	EXPECT_EQ(rs.code, ls.code);
+	EXPECT_STREQ(rs.message, ls.message);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_NE(ro[i], nullptr);
+		ASSERT_NE(lo[i], nullptr);
+		EXPECT_EQ(ro[i]->data_type, lo[i]->data_type);
+		ASSERT_EQ(ro[i]->nr_dims, lo[i]->nr_dims);
+		for (int k = 0; k < ro[i]->nr_dims; k++)
+			EXPECT_EQ(ro[i]->dims[k], lo[i]->dims[k]);
+		ASSERT_EQ(ro[i]->size, lo[i]->size);
+		EXPECT_EQ(memcmp(ro[i]->data, lo[i]->data, ro[i]->size), 0) << "output " << i;
+		vaccel_tf_tensor_delete(ro[i]);
+		vaccel_tf_tensor_delete(lo[i]);
+	}
+	vaccel_tf_status_release(&rs);
+	vaccel_tf_status_release(&ls);
+	// A node name longer than a record holds is refused before anything crosses.
+	std::string long_name(200, 'n');
+	vaccel_tf_node_release(&in_nodes[0]);
+	vaccel_tf_node_init(&in_nodes[0], long_name.c_str(), 0);
+	EXPECT_EQ(vaccel_tf_model_run(&remote_, rm, nullptr, in_nodes, in, 1, out_nodes, ro, 1, &rs),
+		  VACCEL_EINVAL);
+	for (int i = 0; i < 2; i++) {
+		vaccel_tf_node_release(&in_nodes[i]);
+		vaccel_tf_node_release(&out_nodes[i]);
+		vaccel_tf_tensor_delete(in[i]);
+	}
+	ASSERT_EQ(vaccel_tf_model_unload(&remote_, rm, &rs), VACCEL_OK) << agent_->Log();
+	vaccel_tf_status_release(&rs);
+}
+
+TEST_F(MlOps, TfliteRunGivesTheLocalOutputs)
+{
+	vaccel_resource *rm = Model(&remote_), *lm = Model(&local_);
+	ASSERT_EQ(vaccel_tflite_model_load(&remote_, rm), VACCEL_OK) << agent_->Log();
+	ASSERT_EQ(vaccel_tflite_model_load(&local_, lm), VACCEL_OK);
+	std::vector<uint8_t> px(2 * 3 * 4);
+	for (size_t i = 0; i < px.size(); i++)
+		px[i] = (uint8_t)(i * 11);
+	int32_t dims[3] = {2, 3, 4};
+	vaccel_tflite_tensor *in[1] = {nullptr};
+	ASSERT_EQ(vaccel_tflite_tensor_new(&in[0], 3, dims, VACCEL_TFLITE_UINT8), VACCEL_OK);
+	vaccel_tflite_tensor_set_data(in[0], px.data(), px.size());
+	vaccel_tflite_tensor *ro[1] = {nullptr}, *lo[1] = {nullptr};
+	uint8_t rst = 99, lst = 98;
+	ASSERT_EQ(vaccel_tflite_model_run(&remote_, rm, in, 1, ro, 1, &rst), VACCEL_OK) << agent_->Log();
+	ASSERT_EQ(vaccel_tflite_model_run(&local_, lm, in, 1, lo, 1, &lst), VACCEL_OK);
+	EXPECT_EQ(rst, lst);
+	ASSERT_NE(ro[0], nullptr);
+	EXPECT_EQ(ro[0]->data_type, lo[0]->data_type);
+	ASSERT_EQ(ro[0]->nr_dims, 3);
+	for (int k = 0; k < 3; k++)
+		EXPECT_EQ(ro[0]->dims[k], dims[k]);
+	ASSERT_EQ(ro[0]->size, px.size());
+	EXPECT_EQ(memcmp(ro[0]->data, px.data(), px.size()), 0);
+	vaccel_tflite_tensor_delete(ro[0]);
+	vaccel_tflite_tensor_delete(lo[0]);
+	ro[0] = nullptr;
+	// A string tensor has no fixed element size: the agent refuses it.
+	in[0]->data_type = VACCEL_TFLITE_STRING;
+	EXPECT_EQ(vaccel_tflite_model_run(&remote_, rm, in, 1, ro, 1, &rst), VACCEL_EINVAL);
+	EXPECT_EQ(ro[0], nullptr);
+	vaccel_tflite_tensor_delete(in[0]);
+	EXPECT_EQ(vaccel_tflite_model_unload(&remote_, rm), VACCEL_OK) << agent_->Log();
 }
 
 } // namespace

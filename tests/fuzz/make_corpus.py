@@ -12,6 +12,8 @@ WRITE, SQE, REQ, STEP, PASS, REAP, ANNOUNCE, SETIDX = range(8)
 NOP, SESS_INIT, SESS_RELEASE, SESS_UPDATE, RES_REGISTER, RES_UNREGISTER, VACCEL = range(7)
 OP_NOOP, OP_EXEC, OP_EXEC_RES, OP_SGEMM = 0, 1, 2, 17
 OP_CLASSIFY, OP_TORCH_LOAD, OP_TORCH_RUN, OP_TORCH_SGEMM = 3, 14, 15, 16
+OP_TF_LOAD, OP_TF_UNLOAD, OP_TF_RUN, OP_TFLITE_LOAD, OP_TFLITE_UNLOAD, OP_TFLITE_RUN = range(8, 14)
+TF_DOUBLE, TFLITE_UINT8 = 2, 3
 MODEL = 2  # VACCEL_RESOURCE_MODEL
 TORCH_FLOAT, TORCH_LONG = 7, 5
 CPU, DEBUG = 0x1, 0x100
@@ -66,6 +68,11 @@ def tensors(*ts):
     return (IN, 0, recs), data
 
 
+def node(i, name):
+    """A TF node record (transport/tensor.h: struct vtr_node, 128 bytes)."""
+    return struct.pack("<i", i) + name.ljust(124, b"\0")
+
+
 def model(q, sess):
     return req(q, RES_REGISTER, sess, MODEL, [(IN, 0, b"model.pt"), (IN, 0, b"TorchScript?")]) + P
 
@@ -116,6 +123,19 @@ seeds = {
     + req(0, VACCEL, 1, OP_TORCH_SGEMM,
           [tensors(*[(TORCH_FLOAT, (2, 2), 4)] * 3)[0]] + tensors(*[(TORCH_FLOAT, (2, 2), 4)] * 3)[1]
           + [(IN, 0, struct.pack("<3i", 2, 2, 2)), (OUT, 0, 88), (OUT, 0, 256)]) + P,
+    "tf_run": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P + model(0, 1)
+    + req(0, VACCEL, 1, OP_TF_LOAD, [(IN, 0, struct.pack("<Q", 1)), (OUT, 0, 256)]) + P
+    + req(0, VACCEL, 1, OP_TF_RUN,
+          [(IN, 0, struct.pack("<Q", 1)), (IN, 0, b""), (IN, 0, node(0, b"x")), (IN, 0, node(0, b"y"))]
+          + [tensors((TF_DOUBLE, (3,), 8))[0]] + tensors((TF_DOUBLE, (3,), 8))[1]
+          + [(OUT, 0, 88), (OUT, 0, 256), (OUT, 0, 256)]) + P
+    + req(0, VACCEL, 1, OP_TF_UNLOAD, [(IN, 0, struct.pack("<Q", 1)), (OUT, 0, 256)]) + P,
+    "tflite_run": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P + model(0, 1)
+    + req(0, VACCEL, 1, OP_TFLITE_LOAD, [(IN, 0, struct.pack("<Q", 1))]) + P
+    + req(0, VACCEL, 1, OP_TFLITE_RUN,
+          [(IN, 0, struct.pack("<Q", 1))] + [tensors((TFLITE_UINT8, (2, 3), 1))[0]]
+          + tensors((TFLITE_UINT8, (2, 3), 1))[1] + [(OUT, 0, 88), (OUT, 0, 128), (OUT, 0, 1)]) + P
+    + req(0, VACCEL, 1, OP_TFLITE_UNLOAD, [(IN, 0, struct.pack("<Q", 1))]) + P,
     "image_classify": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P
     + req(0, VACCEL, 1, OP_CLASSIFY, [(IN, 28, bytes(range(64))), (OUT, 26, 32), (OUT, 26, 48)]) + P,
     "burst": bytes([0]) + req(0, SESS_INIT, 0, DEBUG, []) + P

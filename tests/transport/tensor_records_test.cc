@@ -117,4 +117,23 @@ TEST(TensorRecords, OutputsArePackedOnLinesInsideTheArea)
 	EXPECT_EQ(vtr_tensor_place(&cursor, 0, 256, &off), -ENOSPC) << "a cursor past the area";
 }
 
+TEST(TensorRecords, NodeNamesMustEndInsideTheirRecord)
+{
+	vtr_node src[2] = {};
+	src[0].id = 3;
+	strcpy(src[0].name, "input_1");
+	strcpy(src[1].name, "output");
+	vtr_node out[2];
+	uint32_t n = 0;
+	ASSERT_EQ(vtr_nodes_copy(src, sizeof(src), out, 2, &n), 0);
+	EXPECT_EQ(n, 2u);
+	EXPECT_EQ(out[0].id, 3);
+	EXPECT_STREQ(out[1].name, "output");
+	memset(src[1].name, 'x', sizeof(src[1].name)); // no NUL: a host strlen would run off
+	EXPECT_EQ(vtr_nodes_copy(src, sizeof(src), out, 2, &n), -EINVAL);
+	EXPECT_EQ(n, 0u);
+	EXPECT_EQ(vtr_nodes_copy(src, sizeof(src) - 1, out, 2, &n), -EINVAL);
+	EXPECT_EQ(vtr_nodes_copy(src, sizeof(src), out, 1, &n), -E2BIG);
+}
+
 } // namespace
