@@ -1,6 +1,6 @@
 // The ML ops through the transport against a real agent serving them with the noop plugin:
 // torch model load/run (tensor records, outputs allocated on the host and freed here with
-// vaccel_torch_tensor_delete), torch sgemm, tf and tflite load/run/unload (nodes, status), the five image ops, the four FPGA ops and
+// vaccel_torch_tensor_delete), torch sgemm, tf and tflite load/run/unload (nodes, status), opencv, the five image ops, the four FPGA ops and
 // minmax give what the same plugin gives locally in this process; inputs from the pool
 // (vaccel_buffer_alloc) give the same; malformed tensors are refused by the agent, which
 // keeps serving.
@@ -338,6 +338,23 @@ TEST_F(MlOps, TfliteRunGivesTheLocalOutputs)
 	EXPECT_EQ(ro[0], nullptr);
 	vaccel_tflite_tensor_delete(in[0]);
 	EXPECT_EQ(vaccel_tflite_model_unload(&remote_, rm), VACCEL_OK) << agent_->Log();
+}
+
+TEST_F(MlOps, OpencvGivesTheLocalOutputs)
+{
+	float in[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	unsigned char ro[64], lo[64];
+	memset(ro, 0xee, sizeof(ro));
+	memset(lo, 0xee, sizeof(lo));
+	vaccel_arg read[1] = {{in, sizeof(in), VACCEL_ARG_FLOAT32_ARRAY, 0, false}};
+	vaccel_arg rw[1] = {{ro, sizeof(ro), VACCEL_ARG_RAW, 0, false}};
+	vaccel_arg lw[1] = {{lo, sizeof(lo), VACCEL_ARG_RAW, 0, false}};
+	ASSERT_EQ(vaccel_opencv_unpack(&remote_, read, 1, rw, 1), VACCEL_OK) << agent_->Log();
+	ASSERT_EQ(vaccel_opencv_unpack(&local_, read, 1, lw, 1), VACCEL_OK);
+	EXPECT_EQ(memcmp(ro, lo, sizeof(ro)), 0);
+	size_t floats = 0;
+	memcpy(&floats, ro, sizeof(floats));
+	EXPECT_EQ(floats, sizeof(ro) / sizeof(float)) << "the noop plugin writes the output's size";
 }
 
 } // namespace
