@@ -364,8 +364,8 @@ int vaccel_resource_release(struct vaccel_resource *res)
 		if (!sess)
 			break;
 		int ret = vaccel_resource_unregister(res, sess);
-		/* EPERM: a concurrent unregister got there first */
-		if (ret && ret != VACCEL_EPERM)
+		/* EINVAL: a concurrent unregister got there first */
+		if (ret && ret != VACCEL_EINVAL)
 			return ret;
 	}
 	pthread_mutex_lock(&rt_res_lock);
@@ -580,7 +580,10 @@ int vaccel_resource_register(struct vaccel_resource *res,
 	 * register/unregister of the same pair cannot interleave with it. */
 	pthread_mutex_lock(&sess->resources_lock);
 	if (rt_session_find_link(sess, res)) {
-		ret = VACCEL_EEXIST;
+		/* upstream: not an error, and nothing to do */
+		vaccel_warn("session:%" PRId64 " resource %" PRId64
+			    " is already registered",
+			    sess->id, res->id);
 		goto out;
 	}
 	if (sess->plugin->info->resource_register) {
@@ -620,7 +623,7 @@ int vaccel_resource_unregister(struct vaccel_resource *res,
 	pthread_mutex_lock(&sess->resources_lock);
 	struct rt_res_link *l = rt_session_find_link(sess, res);
 	if (!l) {
-		ret = VACCEL_EPERM;
+		ret = VACCEL_EINVAL; /* upstream's code */
 		goto out;
 	}
 	if (sess->plugin->info->resource_unregister) {

@@ -2,7 +2,10 @@
 // Sessions: bind to a plugin at init, keep the set of registered resources.
 #include "rt.h"
 #include "session_res.h"
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,43 @@ static vaccel_id_t rt_next_session_id = 1;
 /* live sessions, for vaccel_session_get_by_id */
 static pthread_mutex_t rt_sess_lock = PTHREAD_MUTEX_INITIALIZER;
 static vaccel_list_t rt_sess_live = LIST_ENTRY_INIT(rt_sess_live);
+
+/* <vaccel_rundir()>/session.<id>, for plugins that need files of their
+ * own; "" when the runtime has no run directory. */
+static void _rundir_create(struct vaccel_session *sess)
+{
+	const char *top = vaccel_rundir();
+	sess->rundir[0] = '\0';
+	if (!top ||
+	    snprintf(sess->rundir, sizeof(sess->rundir), "%s/session.%" PRId64,
+		     top, sess->id) >= (int)sizeof(sess->rundir) ||
+	    mkdir(sess->rundir, 0700)) {
+		if (top)
+			vaccel_warn("session:%" PRId64 " no run directory",
+				    sess->id);
+		sess->rundir[0] = '\0';
+	}
+}
+
+/* Removes it only if empty: what a plugin left there is reported. */
+static void _rundir_remove(struct vaccel_session *sess)
+{
+	if (sess->rundir[0] && rmdir(sess->rundir))
+		vaccel_warn("session:%" PRId64 " run directory %s not removed: "
+			    "%s",
+			    sess->id, sess->rundir, strerror(errno));
+	sess->rundir[0] = '\0';
+}
+
+static bool _has_resources(struct vaccel_session *sess)
+{
+	bool any = false;
+	pthread_mutex_lock(&sess->resources_lock);
+	for (int t = 0; t < VACCEL_RESOURCE_MAX; t++)
+		any |= sess->resource_counts[t] > 0;
+	pthread_mutex_unlock(&sess->resources_lock);
+	return any;
+}
 
 int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 {
@@ -19,12 +59,13 @@ int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 		return VACCEL_EINVAL;
 	if (!vaccel_is_initialized()) {
 		vaccel_error("vAccel is not initialized");
-		return VACCEL_EPERM;
+		return VACCEL_ESESS;
 	}
 
+	/* no plugin for these flags: upstream's ENOTSUP */
 	struct vaccel_plugin *p = rt_plugin_select(flags, &err);
 	if (!p)
-		return -err;
+		return VACCEL_ENOTSUP;
 
 	memset(sess, 0, sizeof(*sess));
 	sess->id = __atomic_fetch_add(&rt_next_session_id, 1,
@@ -48,6 +89,7 @@ int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 			return ret;
 		}
 	}
+	_rundir_create(sess);
 	pthread_mutex_lock(&rt_sess_lock);
 	vaccel_list_add_tail(&rt_sess_live, &sess->entry);
 	pthread_mutex_unlock(&rt_sess_lock);
@@ -56,16 +98,57 @@ int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 	return VACCEL_OK;
 }
 
+/* Upstream's rules: a transport session forwards the update to the
+ * remote side; a local one chooses its plugin again, which it may only do
+ * with no resource registered (VACCEL_ENOTSUP). */
 int vaccel_session_update(struct vaccel_session *sess, uint32_t flags)
 {
+	int err = 0;
 	if (!sess || !sess->plugin)
 		return VACCEL_EINVAL;
-	if (sess->plugin->info->session_update) {
-		int ret = sess->plugin->info->session_update(sess, flags);
+	if (!vaccel_is_initialized())
+		return VACCEL_ESESS;
+	const struct vaccel_plugin_info *info = sess->plugin->info;
+	if (sess->is_virtio) {
+		if (!info->session_update) {
+			vaccel_error("session:%" PRId64 " plugin %s cannot "
+				     "update a remote session",
+				     sess->id, rt_plugin_name(sess->plugin));
+			return VACCEL_ENOTSUP;
+		}
+		int ret = info->session_update(
+			sess, flags & ~(uint32_t)VACCEL_PLUGIN_REMOTE);
+		if (!ret)
+			sess->hint = flags;
+		return ret;
+	}
+	if (_has_resources(sess)) {
+		vaccel_error("session:%" PRId64 " cannot change plugin with "
+			     "resources registered",
+			     sess->id);
+		return VACCEL_ENOTSUP;
+	}
+	struct vaccel_plugin *p = rt_plugin_select(flags, &err);
+	if (!p || p->info->is_virtio)
+		return VACCEL_ENOTSUP;
+	if (p == sess->plugin && info->session_update) {
+		int ret = info->session_update(sess, flags);
 		if (ret)
 			return ret;
+	} else if (p != sess->plugin) {
+		/* our rule: every plugin sees the sessions it serves */
+		if (p->info->session_init) {
+			int ret = p->info->session_init(sess, flags);
+			if (ret)
+				return ret;
+		}
+		if (info->session_release)
+			(void)info->session_release(sess);
+		sess->plugin = p;
 	}
 	sess->hint = flags;
+	vaccel_debug("session:%" PRId64 " plugin %s", sess->id,
+		     rt_plugin_name(p));
 	return VACCEL_OK;
 }
 
@@ -97,6 +180,7 @@ int vaccel_session_release(struct vaccel_session *sess)
 	pthread_mutex_lock(&rt_sess_lock);
 	vaccel_list_unlink(&sess->entry);
 	pthread_mutex_unlock(&rt_sess_lock);
+	_rundir_remove(sess);
 
 	int ret = VACCEL_OK;
 	if (sess->plugin->info->session_release)
@@ -105,6 +189,7 @@ int vaccel_session_release(struct vaccel_session *sess)
 	pthread_mutex_destroy(&sess->resources_lock);
 	sess->plugin = NULL;
 	sess->priv = NULL;
+	sess->id = 0; /* upstream: a released session has no id */
 	return ret;
 }
 

@@ -297,6 +297,36 @@ TEST_F(UpstreamSession, GetByIdAndPerTypeLists)
 	}
 }
 
+TEST_F(UpstreamSession, UpdateReleaseAndRundir)
+{
+	std::string dir = s_.rundir;
+	ASSERT_FALSE(dir.empty());
+	EXPECT_EQ(access(dir.c_str(), W_OK), 0) << "the session's own rundir";
+	EXPECT_NE(dir.find("/session."), std::string::npos);
+
+	struct vaccel_resource m;
+	ASSERT_EQ(vaccel_resource_init(&m, path_.c_str(),
+				       VACCEL_RESOURCE_MODEL),
+		  VACCEL_OK);
+	ASSERT_EQ(vaccel_resource_register(&m, &s_), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_update(&s_, VACCEL_PLUGIN_DEBUG),
+		  VACCEL_ENOTSUP)
+		<< "no new plugin while resources are registered";
+	ASSERT_EQ(vaccel_resource_release(&m), VACCEL_OK);
+	EXPECT_EQ(vaccel_session_update(&s_, VACCEL_PLUGIN_DEBUG), VACCEL_OK);
+	EXPECT_EQ(s_.hint, (unsigned)VACCEL_PLUGIN_DEBUG);
+	EXPECT_EQ(vaccel_session_update(nullptr, 0), VACCEL_EINVAL);
+
+	struct vaccel_session s2;
+	ASSERT_EQ(vaccel_session_init(&s2, 1), VACCEL_OK);
+	std::string dir2 = s2.rundir;
+	ASSERT_EQ(vaccel_session_release(&s2), VACCEL_OK);
+	EXPECT_EQ(s2.id, 0) << "a released session has no id (upstream)";
+	EXPECT_EQ(s2.hint, 1u);
+	EXPECT_NE(access(dir2.c_str(), F_OK), 0) << "its rundir is removed";
+	EXPECT_EQ(vaccel_session_release(&s2), VACCEL_EINVAL);
+}
+
 TEST_F(UpstreamSession, ResourceKnowsItsSessions)
 {
 	struct vaccel_session s2;

@@ -111,10 +111,10 @@ int vaccel_resource_delete(struct vaccel_resource *res);
 
 struct vaccel_session;
 
-/* VACCEL_EEXIST if already registered with sess. */
+/* Registering again with the same session is a no-op (VACCEL_OK). */
 int vaccel_resource_register(struct vaccel_resource *res,
 			     struct vaccel_session *sess);
-/* VACCEL_EPERM if not registered with sess. */
+/* VACCEL_EINVAL if not registered with sess. */
 int vaccel_resource_unregister(struct vaccel_resource *res,
 			       struct vaccel_session *sess);
 int vaccel_resource_sync(struct vaccel_resource *res,
