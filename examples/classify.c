@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <vaccel.h>
+
+#include "examples/example_util.h"
 
 static void usage(FILE *out)
 {
@@ -22,44 +23,6 @@ static void usage(FILE *out)
 		"transport, set it in the agent's environment instead).\n"
 		"  VACCEL_PLUGINS=backends/torch/libvaccel-torch.so bazel run "
 		"//examples:classify -- --labels labels.txt cat.png model.pt\n");
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* The whole file in a malloc'ed buffer; 0 or -errno. */
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	int ret = 0;
-	long n = -1;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
-		ret = -errno;
-	char *b = ret ? NULL : malloc(n ? (size_t)n : 1);
-	if (!ret && !b)
-		ret = -ENOMEM;
-	if (!ret && fread(b, 1, (size_t)n, f) != (size_t)n)
-		ret = -EIO;
-	fclose(f);
-	if (ret) {
-		free(b);
-		return ret;
-	}
-	*buf = b;
-	*len = (size_t)n;
-	return 0;
 }
 
 int main(int argc, char *argv[])
@@ -113,7 +76,7 @@ int main(int argc, char *argv[])
 
 	char *img = NULL;
 	size_t img_len = 0;
-	int ret = read_file(image, &img, &img_len);
+	int ret = example_read_file(image, &img, &img_len);
 	if (ret) {
 		fprintf(stderr, "classify: %s: %s\n", image, strerror(-ret));
 		return 1;
@@ -151,11 +114,11 @@ int main(int argc, char *argv[])
 		goto out_sess;
 	}
 	for (long it = 0; it < iters && !ret; it++) {
-		double t0 = now_s();
+		double t0 = example_now_s();
 		ret = vaccel_image_classification(&sess, img, text, name,
 						  img_len, sizeof(text),
 						  sizeof(name));
-		times[it] = now_s() - t0;
+		times[it] = example_now_s() - t0;
 	}
 	if (ret) {
 		fprintf(stderr,
@@ -164,10 +127,9 @@ int main(int argc, char *argv[])
 			sess.plugin->info->name, strerror(ret));
 		goto out_unreg;
 	}
-	qsort(times, (size_t)iters, sizeof(double), cmp_double);
 	printf("%s: %s; plugin %s, median %.3f ms over %ld call(s)\n", image,
 	       (const char *)text, sess.plugin->info->name,
-	       times[iters / 2] * 1e3, iters);
+	       example_median(times, (size_t)iters) * 1e3, iters);
 	rc = 0;
 out_unreg:
 	vaccel_resource_unregister(&model, &sess);

@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <vaccel.h>
+
+#include "examples/example_util.h"
 
 #include "backends/torch/classify.h"
 
@@ -27,53 +28,6 @@ static void usage(FILE *out)
 		"pool: no copy on the way to the host).\n"
 		"  VACCEL_PLUGINS=backends/torch/libvaccel-torch.so bazel run "
 		"//examples:torch_inference -- cat.png model.pt\n");
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* The whole file in a malloc'ed buffer; 0 or -errno. */
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
-	while (b) {
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		char *nb = realloc(b, cap * 2);
-		if (!nb) {
-			free(b);
-			b = NULL;
-			break;
-		}
-		b = nb;
-		cap *= 2;
-	}
-	int err = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (!b)
-		return -ENOMEM;
-	if (err) {
-		free(b);
-		return err;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
 }
 
 static int64_t argmax(const struct vaccel_torch_tensor *t)
@@ -146,7 +100,7 @@ int main(int argc, char *argv[])
 	char *img = NULL;
 	size_t img_len = 0;
 	float *x = NULL;
-	int ret = read_file(image, &img, &img_len);
+	int ret = example_read_file(image, &img, &img_len);
 	if (ret) {
 		fprintf(stderr, "torch_inference: %s: %s\n", image,
 			strerror(-ret));
@@ -222,10 +176,10 @@ int main(int argc, char *argv[])
 		if (out)
 			vaccel_torch_tensor_delete(out);
 		out = NULL;
-		double t0 = now_s();
+		double t0 = example_now_s();
 		ret = vaccel_torch_model_run(&sess, &model, NULL, &in, 1, &out,
 					     1);
-		times[it] = now_s() - t0;
+		times[it] = example_now_s() - t0;
 	}
 	if (ret) {
 		fprintf(stderr,
@@ -254,12 +208,11 @@ int main(int argc, char *argv[])
 			goto out_sess;
 		}
 	}
-	qsort(times, (size_t)iters, sizeof(double), cmp_double);
 	printf("%s: %s (class %" PRId64 " of %zu, score %.4f); plugin %s, "
 	       "median %.3f ms over %ld run(s)\n",
 	       image, label, top, out->size / sizeof(float),
 	       ((const float *)out->data)[top], sess.plugin->info->name,
-	       times[iters / 2] * 1e3, iters);
+	       example_median(times, (size_t)iters) * 1e3, iters);
 	rc = 0;
 
 out_sess:
