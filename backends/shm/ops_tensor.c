@@ -27,16 +27,32 @@ int shm_tensor_record(uint32_t dtype, int64_t nr_dims, const void *dims, int dim
 	return VACCEL_OK;
 }
 
-/* The output area: the largest pool buffer (the host cannot tell the outputs' size first). */
+#define AREA_RESERVE 4u /* smallest-class buffers left for argument tables */
+
+/*
+ * The output area: the host cannot tell the outputs' size first, so the largest pool buffer
+ * free now; when the application holds every buffer of a class (vaccel_buffer_alloc), a
+ * smaller one (outputs that do not fit are the call's ENOSPC, not a wait that could last
+ * forever). Only when no class has a free buffer does the call wait, for the largest. The
+ * smallest class keeps a few buffers for the call's own argument table.
+ */
 static int _area(struct shm_tensor_call *tc)
 {
-	uint64_t largest = 0;
+	uint64_t size = 0;
+	uint32_t nr_free = 0;
+	int ret;
 
 	tc->pool = shm_conn_pool();
 	if (!tc->pool)
 		return VACCEL_ESESS;
-	vshm_pool_class_info(tc->pool, vshm_pool_nr_classes(tc->pool) - 1, &largest, NULL, NULL);
-	int ret = vshm_pool_alloc(tc->pool, largest, VSHM_POOL_WAIT, &tc->area);
+	for (uint32_t c = vshm_pool_nr_classes(tc->pool); c-- > 0;) {
+		if (vshm_pool_class_info(tc->pool, c, &size, NULL, &nr_free) == 0 &&
+		    nr_free > (c == 0 ? AREA_RESERVE : 0) &&
+		    (ret = vshm_pool_alloc(tc->pool, size, 0, &tc->area)) == 0)
+			return VACCEL_OK;
+	}
+	vshm_pool_class_info(tc->pool, vshm_pool_nr_classes(tc->pool) - 1, &size, NULL, NULL);
+	ret = vshm_pool_alloc(tc->pool, size, VSHM_POOL_WAIT, &tc->area);
 	if (ret) {
 		vaccel_error("[shm] no pool buffer for the output tensors: %s", vshm_pool_strerror(ret));
 		return VACCEL_ENOMEM;

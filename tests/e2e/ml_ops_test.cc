@@ -143,6 +143,26 @@ TEST_F(MlOps, TorchInputsFromThePoolGiveTheSame)
 	EXPECT_EQ(vaccel_buffer_free(&remote_, pool_f), VACCEL_OK);
 }
 
+// The application holding every buffer of the largest class does not make a run wait for
+// one: its outputs come back in a smaller buffer.
+TEST_F(MlOps, TorchRunWhileTheApplicationHoldsTheLargestBuffers)
+{
+	vaccel_resource *rm = Model(&remote_);
+	std::vector<void *> held;
+	for (void *p = nullptr; vaccel_buffer_alloc(&remote_, 4 << 20, &p) == VACCEL_OK; p = nullptr)
+		held.push_back(p);
+	ASSERT_EQ(held.size(), 4u) << "the agent's --pool has four 4 MiB buffers";
+	Inputs in;
+	vaccel_torch_tensor *ro[2] = {nullptr, nullptr};
+	ASSERT_EQ(vaccel_torch_model_run(&remote_, rm, nullptr, in.t, 2, ro, 2), VACCEL_OK) << agent_->Log();
+	ASSERT_NE(ro[1], nullptr);
+	EXPECT_EQ(memcmp(ro[1]->data, in.l.data(), in.l.size() * sizeof(int64_t)), 0);
+	vaccel_torch_tensor_delete(ro[0]);
+	vaccel_torch_tensor_delete(ro[1]);
+	for (void *p : held)
+		EXPECT_EQ(vaccel_buffer_free(&remote_, p), VACCEL_OK);
+}
+
 TEST_F(MlOps, MalformedTensorsAreRefusedAndTheAgentKeepsServing)
 {
 	vaccel_resource *rm = Model(&remote_);
