@@ -30,6 +30,9 @@
 extern "C" {
 #endif
 
+/* Linked into the guest plugin: calls from the plugin's files need no PLT. */
+#pragma GCC visibility push(hidden)
+
 /* One argument of a call: bytes in the caller's memory (possibly a pool buffer). */
 struct vtr_io {
 	void *buf;
@@ -190,6 +193,8 @@ static inline int vtr_client_submit0(struct vtr_client *c, uint32_t slot, struct
 	vtr_client_sqe_fill(sqe, opcode, sess_id, op, slot);
 	return vtr_client_commit(c, flags);
 }
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
