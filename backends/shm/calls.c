@@ -105,8 +105,13 @@ int shm_reap(struct vaccel_completion *out, unsigned min_nr, unsigned max_nr, in
 		}
 	}
 	ret = vtr_client_reap(&q->c, (struct vtr_completion *)out, min_nr, max_nr, timeout_ms, nr);
-	for (unsigned i = 0; i < *nr; i++)
-		out[i].ret = shm_vret(out[i].ret);
+	/* Read back as the bytes the client stored (memcpy: no access through the other type). */
+	for (unsigned i = 0; i < *nr; i++) {
+		struct vtr_completion c;
+		memcpy(&c, (const char *)out + i * sizeof(c), sizeof(c));
+		out[i].user_data = c.user_data;
+		out[i].ret = shm_vret(c.res);
+	}
 	return ret;
 }
 
