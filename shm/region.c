@@ -434,3 +434,39 @@ void vshm_region_host_heartbeat(struct vshm_region *r)
 
 	vshm_store_relaxed(&h->host_heartbeat, vshm_load_relaxed(&h->host_heartbeat) + 1);
 }
+
+/* ---- the guest's side of the header's liveness words ---- */
+
+void vshm_region_guest_epoch_set(struct vshm_region *r, uint64_t epoch)
+{
+	struct vshm_header *h = r->base;
+
+	/* Release (pairs with the acquire in vshm_region_guest_epoch): the host that sees the
+	 * new epoch also sees that this guest let go of the queue pairs before writing it. */
+	vshm_store_release(&h->guest_epoch, epoch);
+}
+
+uint64_t vshm_region_reset_acked(const struct vshm_region *r)
+{
+	const struct vshm_header *h = r->base;
+
+	/* Acquire (pairs with the release in vshm_region_reset_ack): the queue pairs the host
+	 * formatted before answering are seen formatted. */
+	return vshm_load_acquire(&h->host_reset_ack);
+}
+
+uint64_t vshm_region_host_epoch(const struct vshm_region *r)
+{
+	const struct vshm_header *h = r->base;
+
+	/* Acquire (pairs with the release in vshm_region_host_epoch_bump). */
+	return vshm_load_acquire(&h->host_epoch);
+}
+
+uint64_t vshm_region_heartbeat(const struct vshm_region *r)
+{
+	const struct vshm_header *h = r->base;
+
+	/* Relaxed: only whether it moves matters, not what it orders. */
+	return vshm_load_relaxed(&h->host_heartbeat);
+}

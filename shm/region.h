@@ -10,7 +10,8 @@
  * Who writes what:
  *   host (creator): everything in the header, once, before any guest attaches; later only
  *                   host_epoch and host_heartbeat.
- *   guest:          guest_epoch.
+ *   guest:          guest_epoch (vshm_region_guest_epoch_set; the guest reads the host's
+ *                   words only through the vshm_region_* accessors below).
  * An attacher copies the header once into private memory (struct vshm_layout) and
  * validates the copy; it never trusts the shared header again.
  *
@@ -196,6 +197,12 @@ void vshm_region_host_heartbeat(struct vshm_region *r);
 /* Host side: the guest_epoch in shared memory (one load), and the answer to a reset. */
 uint64_t vshm_region_guest_epoch(const struct vshm_region *r);
 void vshm_region_reset_ack(struct vshm_region *r, uint64_t guest_epoch);
+/* Guest side: writes a new guest_epoch (asks the host for a reset), reads the host's answer
+ * (the guest_epoch it last reset for), its epoch and its heartbeat. One access each. */
+void vshm_region_guest_epoch_set(struct vshm_region *r, uint64_t epoch);
+uint64_t vshm_region_reset_acked(const struct vshm_region *r);
+uint64_t vshm_region_host_epoch(const struct vshm_region *r);
+uint64_t vshm_region_heartbeat(const struct vshm_region *r);
 
 #ifdef __cplusplus
 }

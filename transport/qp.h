@@ -21,15 +21,7 @@
  * the flag, or the consumer's re-check sees the new entry, so no wake-up is lost; on the busy
  * path nobody sleeps and no doorbell (syscall, VM exit) is rung.
  *
- * The polling budget is fixed (vtr_qp_set_spin_ns) unless a bound is set with
- * vtr_qp_set_spin_max_ns: then a waiter whose recent waits lasted W on average polls for up
- * to 2W (at least the fixed budget, at most the bound), so requests that reliably take,
- * say, 2 ms are polled through instead of costing a sleep and a wake-up each; a waiter whose
- * waits last longer than the bound sleeps after the fixed budget as before. Past the fixed
- * budget the waiter yields the CPU now and then; when another thread took it for a time
- * slice, the waiter sleeps, and if that happens twice within ~50 ms it keeps to the fixed
- * budget for ~50 ms (on a shared CPU a poller sees the completion later than a sleeper).
- * Only a waiter with requests in flight ever polls.
+ * The waiting consumer's side (polling budget, sleeping, adaptive polling) is transport/wait.h.
  *
  * CQ overflow never happens: the guest keeps at most cq_entries requests in flight, and
  * the host only takes from an SQ as many requests as its CQ has free slots.
@@ -143,10 +135,6 @@ int vtr_qp_format(void *mem, uint64_t bytes, uint32_t sq_entries, uint32_t cq_en
 int vtr_qp_attach(struct vtr_qp *qp, void *mem, uint64_t bytes, uint32_t sq_entries,
 		  uint32_t cq_entries, enum vtr_qp_side side, int wait_fd,
 		  const struct vtr_doorbell *peer);
-/* Sets the polling budget of the wait ladder in nanoseconds. */
-void vtr_qp_set_spin_ns(struct vtr_qp *qp, uint64_t ns);
-/* Bounds the adaptive polling budget (see the top of this file); 0 turns it off (default). */
-void vtr_qp_set_spin_max_ns(struct vtr_qp *qp, uint64_t ns);
 
 /* Guest threads: claim/release a queue pair (cooperation between guest threads only). */
 int vtr_qp_claim(struct vtr_qp_shared *sh, uint32_t who);
@@ -155,12 +143,6 @@ void vtr_qp_unclaim(struct vtr_qp_shared *sh, uint32_t who);
 /* Rings the other side's doorbell. 0 or -errno of the write. */
 int vtr_doorbell_ring(const struct vtr_doorbell *db);
 
-/*
- * Sleeps on qp->wait_fd until it is signalled or timeout_ms passes (-1: forever), watching
- * qp->watch_fd for a hang-up. Consumes the eventfd count.
- * 0 woken, -ETIMEDOUT, -ECONNRESET (the other side hung up), -errno.
- */
-int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms);
 
 /*
  * After publishing to ring r (whose consumer is the other side): fence, read the consumer's
@@ -307,14 +289,6 @@ static inline int vtr_qp_reap(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t 
 	return got;
 }
 
-/*
- * Waits for at least one completion and takes up to n: polls for the spin budget, then
- * sleeps on the doorbell. timeout_ms bounds each sleep (-1: forever); on a timeout it returns
- * -ETIMEDOUT so the caller can check the host's liveness. Count, -ETIMEDOUT, -EPROTO.
- */
-int vtr_qp_wait(struct vtr_qp *qp, struct vtr_cqe *cqes, uint32_t n, int timeout_ms);
-/* The same wait, leaving the completions in the ring: count ready (> 0) or the same errors. */
-int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms);
 
 /* ---- host side ---- */
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The guest side of the transport: one connection to the agent per process (its region,
- * pool, queue pairs and doorbells), and synchronous calls over a queue pair.
- * Functions return 0 (or a positive result) or -errno.
+ * What the plugin's op files see of the connection: one per process to the agent (its
+ * region, pool, queue pairs and doorbells), and calls over this thread's queue pair.
+ * connect.c and vm.c make the connection, liveness.c watches it, claim.c gives each thread
+ * a pair, calls.c runs requests through transport/client.h. Functions return 0 (or a
+ * positive result) or -errno.
  */
 #ifndef SHM_CONN_H
 #define SHM_CONN_H
@@ -14,17 +16,12 @@
 #include <vaccel/async.h>
 #include <vaccel/error.h>
 
+#include "transport/client.h"
 #include "transport/qp.h"
 
 /* Everything here is the plugin's own: calls between its files need no PLT. */
 #pragma GCC visibility push(hidden)
 
-/* One argument of a call: bytes in the caller's memory. */
-struct shm_io {
-	void *buf;
-	uint64_t len;
-	uint32_t type;
-};
 
 /*
  * Connects once per process; again after a failure or after the agent hung up (the lost
@@ -53,8 +50,8 @@ int shm_conn_alive(uint64_t gen);
  * already live there), outputs are copied in too (in/out semantics) and back after the
  * completion. Returns the completion's res (>= 0) or -errno.
  */
-int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct shm_io *in,
-		 uint32_t nr_in, const struct shm_io *out, uint32_t nr_out);
+int64_t shm_call(uint16_t opcode, uint32_t sess_id, uint32_t op, const struct vtr_io *in,
+		 uint32_t nr_in, const struct vtr_io *out, uint32_t nr_out);
 
 /* A completion's res (0, an id, or -errno) as vAccel's return code. */
 static inline int shm_vret(int64_t res)
@@ -67,8 +64,8 @@ static inline int shm_vret(int64_t res)
 }
 
 /* The same values as VACCEL_ASYNC_WAIT and VACCEL_ASYNC_MORE, so flags pass unchanged. */
-#define SHM_SUBMIT_WAIT 0x1u /* wait for room instead of -EAGAIN */
-#define SHM_SUBMIT_MORE 0x2u /* queue only; publish with the next submit or shm_flush */
+#define SHM_SUBMIT_WAIT VTR_SUBMIT_WAIT /* wait for room instead of -EAGAIN */
+#define SHM_SUBMIT_MORE VTR_SUBMIT_MORE /* queue only; publish with the next submit or shm_flush */
 
 /*
  * Asynchronous request on this thread's own queue pair, for a session of connection number
@@ -76,7 +73,7 @@ static inline int shm_vret(int64_t res)
  * -ECONNRESET (the connection was lost, or gen is an earlier one), -E2BIG, -errno of the pool.
  */
 int shm_submit(uint64_t gen, uint16_t opcode, uint32_t sess_id, uint32_t op,
-	       const struct shm_io *in, uint32_t nr_in, const struct shm_io *out, uint32_t nr_out,
+	       const struct vtr_io *in, uint32_t nr_in, const struct vtr_io *out, uint32_t nr_out,
 	       uint64_t user_data, unsigned flags);
 /* The same for a request without arguments (a noop): nothing goes into the pool. */
 int shm_submit0(uint64_t gen, uint16_t opcode, uint32_t sess_id, uint32_t op, uint64_t user_data,

@@ -3,7 +3,8 @@
  * The guest-side transport plugin: a vAccel plugin (is_virtio) that forwards sessions,
  * resources and every op to the host agent over the shared region. Each op travels as the
  * op type (in the request) plus its arguments in the order vaccel_genop takes them, and the
- * host runs it through vaccel_genop on its own session.
+ * host runs it through vaccel_genop on its own session; how each op family's arguments
+ * cross is in its own file (ops.h lists them). Sessions, resources and the ops table here.
  *
  * Configuration: VACCEL_SHM_SOCKET names the agent's socket (default
  * /tmp/vaccel-agent.sock). The connection is made at the first session.
@@ -17,34 +18,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn.h"
-
-/* Completion res (0, an id, or -errno) to vAccel's positive codes. */
-static int _vret(int64_t res)
-{
-	return shm_vret(res);
-}
-
-_Static_assert(SHM_SUBMIT_WAIT == VACCEL_ASYNC_WAIT && SHM_SUBMIT_MORE == VACCEL_ASYNC_MORE,
-	       "asynchronous flags pass to shm_submit unchanged");
-
-static uint32_t _rsess(const struct vaccel_session *sess)
-{
-	return (uint32_t)sess->remote_id;
-}
-
-/* The connection number a session was made on. */
-static uint64_t _sess_gen(const struct vaccel_session *sess)
-{
-	return (uint64_t)(uintptr_t)sess->priv;
-}
-
-/* A session lives on the connection it was made on; after the agent hung up (or a
- * reconnect) the host no longer has it. */
-static int _gone(const struct vaccel_session *sess)
-{
-	return !shm_conn_alive(_sess_gen(sess));
-}
+#include "backends/shm/ops.h"
 
 static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
 {
@@ -63,7 +37,7 @@ static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
 	int64_t id = shm_call(VTR_OP_SESS_INIT, 0, flags, NULL, 0, NULL, 0);
 	if (id <= 0) {
 		vaccel_error("[shm] the agent refused a session: %s", strerror(id ? (int)-id : EPROTO));
-		return id ? _vret(id) : VACCEL_EBACKEND;
+		return id ? shm_vret(id) : VACCEL_EBACKEND;
 	}
 	sess->remote_id = id;
 	sess->priv = (void *)(uintptr_t)shm_conn_generation();
@@ -72,16 +46,16 @@ static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
 
 static int shm_session_release(struct vaccel_session *sess)
 {
-	if (_gone(sess))
+	if (shm_gone(sess))
 		return VACCEL_OK; /* the host released it when the connection went */
-	return _vret(shm_call(VTR_OP_SESS_RELEASE, _rsess(sess), 0, NULL, 0, NULL, 0));
+	return shm_vret(shm_call(VTR_OP_SESS_RELEASE, shm_rsess(sess), 0, NULL, 0, NULL, 0));
 }
 
 static int shm_session_update(struct vaccel_session *sess, uint32_t flags)
 {
-	if (_gone(sess))
+	if (shm_gone(sess))
 		return VACCEL_ESESS;
-	return _vret(shm_call(VTR_OP_SESS_UPDATE, _rsess(sess), flags, NULL, 0, NULL, 0));
+	return shm_vret(shm_call(VTR_OP_SESS_UPDATE, shm_rsess(sess), flags, NULL, 0, NULL, 0));
 }
 
 /* The bytes of a one-file resource: its blob in memory, or its file read once. */
@@ -132,7 +106,7 @@ static int shm_resource_register(struct vaccel_resource *res, struct vaccel_sess
 	const char *name;
 	int owned, ret;
 
-	if (_gone(sess))
+	if (shm_gone(sess))
 		return VACCEL_ESESS;
 	ret = _res_bytes(res, &buf, &len, &name, &owned);
 	if (ret) {
@@ -141,239 +115,72 @@ static int shm_resource_register(struct vaccel_resource *res, struct vaccel_sess
 		return ret;
 	}
 	/* Shipped once; later calls name it by the id the host returns. */
-	struct shm_io in[2] = {
+	struct vtr_io in[2] = {
 		{.buf = (void *)name, .len = strlen(name) + 1, .type = VACCEL_ARG_STRING},
 		{.buf = buf, .len = len, .type = VACCEL_ARG_RAW},
 	};
-	int64_t id = shm_call(VTR_OP_RES_REGISTER, _rsess(sess), res->type, in, 2, NULL, 0);
+	int64_t id = shm_call(VTR_OP_RES_REGISTER, shm_rsess(sess), res->type, in, 2, NULL, 0);
 	if (owned)
 		free(buf);
 	if (id <= 0)
-		return id ? _vret(id) : VACCEL_EBACKEND;
+		return id ? shm_vret(id) : VACCEL_EBACKEND;
 	res->remote_id = id;
 	return VACCEL_OK;
 }
 
 static int shm_resource_unregister(struct vaccel_resource *res, struct vaccel_session *sess)
 {
-	if (_gone(sess))
+	if (shm_gone(sess))
 		return VACCEL_OK;
-	return _vret(shm_call(VTR_OP_RES_UNREGISTER, _rsess(sess), (uint32_t)res->remote_id, NULL, 0,
+	return shm_vret(shm_call(VTR_OP_RES_UNREGISTER, shm_rsess(sess), (uint32_t)res->remote_id, NULL, 0,
 			      NULL, 0));
 }
 
 static int shm_noop(struct vaccel_session *sess)
 {
-	if (_gone(sess))
+	if (shm_gone(sess))
 		return VACCEL_ESESS;
-	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_NOOP, NULL, 0, NULL, 0));
+	return shm_vret(shm_call(VTR_OP_VACCEL, shm_rsess(sess), VACCEL_OP_NOOP, NULL, 0, NULL, 0));
 }
 
-/* Forwards a genop-shaped call: in[] and out[] are the op's arguments after the op type. */
-static int _forward(struct vaccel_session *sess, vaccel_op_type_t op, struct shm_io *in,
-		    uint32_t nr_in, struct vaccel_arg *read, size_t nr_read, struct vaccel_arg *write,
-		    size_t nr_write)
-{
-	struct shm_io out[VTR_MAX_ARGS];
-
-	if (_gone(sess))
-		return VACCEL_ESESS;
-	if (nr_in + nr_read + nr_write > VTR_MAX_ARGS) {
-		vaccel_error("[shm] too many arguments (%zu) for one request",
-			     (size_t)nr_in + nr_read + nr_write);
-		return VACCEL_EINVAL;
-	}
-	for (size_t i = 0; i < nr_read; i++)
-		in[nr_in++] = (struct shm_io){read[i].buf, read[i].size, read[i].type};
-	for (size_t i = 0; i < nr_write; i++)
-		out[i] = (struct shm_io){write[i].buf, write[i].size, write[i].type};
-	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), op, in, nr_in, out, (uint32_t)nr_write));
-}
-
-static int shm_exec(struct vaccel_session *sess, const char *library, const char *fn_symbol,
-		    struct vaccel_arg *read, size_t nr_read, struct vaccel_arg *write, size_t nr_write)
-{
-	struct shm_io in[VTR_MAX_ARGS] = {
-		{(void *)library, strlen(library) + 1, VACCEL_ARG_STRING},
-		{(void *)fn_symbol, strlen(fn_symbol) + 1, VACCEL_ARG_STRING},
-	};
-	return _forward(sess, VACCEL_OP_EXEC, in, 2, read, nr_read, write, nr_write);
-}
-
-static int shm_exec_with_resource(struct vaccel_session *sess, struct vaccel_resource *res,
-				  const char *fn_symbol, struct vaccel_arg *read, size_t nr_read,
-				  struct vaccel_arg *write, size_t nr_write)
-{
-	uint64_t handle = (uint64_t)res->remote_id;
-	struct shm_io in[VTR_MAX_ARGS] = {
-		{&handle, sizeof(handle), VACCEL_ARG_UINT64},
-		{(void *)fn_symbol, strlen(fn_symbol) + 1, VACCEL_ARG_STRING},
-	};
-	if (!res->remote_id) {
-		vaccel_error("[shm] resource %lld is not registered with the host", (long long)res->id);
-		return VACCEL_EINVAL;
-	}
-	return _forward(sess, VACCEL_OP_EXEC_WITH_RESOURCE, in, 2, read, nr_read, write, nr_write);
-}
-
-/* Bytes a row-major rows x cols float matrix with leading dimension ld spans. */
-static size_t _mat_bytes(long long rows, long long cols, long long ld)
-{
-	if (rows <= 0 || cols <= 0)
-		return 0;
-	return ((size_t)(rows - 1) * (size_t)ld + (size_t)cols) * sizeof(float);
-}
-
-static int shm_sgemm(struct vaccel_session *sess, long long int m, long long int n, long long int k,
-		     float alpha, float *a, long long int lda, float *b, long long int ldb, float beta,
-		     float *c, long long int ldc)
-{
-	int64_t mm = m, nn = n, kk = k, llda = lda, lldb = ldb, lldc = ldc;
-
-	if (_gone(sess))
-		return VACCEL_ESESS;
-	if (m < 0 || n < 0 || k < 0 || lda < (k > 1 ? k : 1) || ldb < (n > 1 ? n : 1) ||
-	    ldc < (n > 1 ? n : 1))
-		return VACCEL_EINVAL;
-	struct shm_io in[10] = {
-		{&mm, 8, VACCEL_ARG_INT64},  {&nn, 8, VACCEL_ARG_INT64},
-		{&kk, 8, VACCEL_ARG_INT64},  {&alpha, 4, VACCEL_ARG_FLOAT32},
-		{a, _mat_bytes(m, k, lda), VACCEL_ARG_FLOAT32_ARRAY},
-		{&llda, 8, VACCEL_ARG_INT64},
-		{b, _mat_bytes(k, n, ldb), VACCEL_ARG_FLOAT32_ARRAY},
-		{&lldb, 8, VACCEL_ARG_INT64}, {&beta, 4, VACCEL_ARG_FLOAT32},
-		{&lldc, 8, VACCEL_ARG_INT64},
-	};
-	struct shm_io out[1] = {{c, _mat_bytes(m, n, ldc), VACCEL_ARG_FLOAT32_ARRAY}};
-	return _vret(shm_call(VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_BLAS_SGEMM, in, 10, out, 1));
-}
-
-/*
- * An integer argument of 1, 2, 4 or 8 bytes. Loads of the argument's own width: a wider
- * load over a narrower store cannot be forwarded and would wait for the store buffer, which
- * on this path holds request stores still waiting for their ring lines.
- */
-static inline int _int_arg(const struct vaccel_arg *a, int64_t *v)
-{
-	switch (a->size) {
-	case 1: { int8_t x; memcpy(&x, a->buf, 1); *v = x; return 0; }
-	case 2: { int16_t x; memcpy(&x, a->buf, 2); *v = x; return 0; }
-	case 4: { int32_t x; memcpy(&x, a->buf, 4); *v = x; return 0; }
-	case 8: { int64_t x; memcpy(&x, a->buf, 8); *v = x; return 0; }
-	}
-	return -EINVAL;
-}
-
-static int _async_ret(int ret)
-{
-	return ret == -EAGAIN ? VACCEL_EAGAIN : _vret(ret);
-}
-
-/* The general case of shm_genop_async: arguments beyond the op type (out of line, so
- * that its argument arrays stay off the noop path). */
-__attribute__((noinline)) static int _genop_async_args(struct vaccel_session *sess, int64_t op,
-						       struct vaccel_arg *read, int nr_read,
-						       struct vaccel_arg *write, int nr_write,
-						       uint64_t user_data, unsigned flags)
-{
-	struct shm_io in[VTR_MAX_ARGS], out[VTR_MAX_ARGS];
-	uint32_t nr_in = 0;
-	uint64_t handle;
-	int first = 1;
-
-	if (_gone(sess))
-		return VACCEL_ESESS; /* before looking up its resources */
-	if (op == VACCEL_OP_EXEC_WITH_RESOURCE && nr_read >= 2) {
-		/* The guest names its own resource; the host knows it by the handle it returned. */
-		struct vaccel_resource *res;
-		int64_t id = 0;
-		if (!read[1].buf || _int_arg(&read[1], &id))
-			return VACCEL_EINVAL;
-		if (vaccel_resource_get_by_id(&res, id) || !res->remote_id)
-			return VACCEL_EINVAL;
-		handle = (uint64_t)res->remote_id;
-		in[nr_in++] = (struct shm_io){&handle, sizeof(handle), VACCEL_ARG_UINT64};
-		first = 2;
-	}
-	if ((size_t)nr_read - (size_t)first + nr_in + (size_t)nr_write > VTR_MAX_ARGS)
-		return VACCEL_EINVAL;
-	for (int i = first; i < nr_read; i++)
-		in[nr_in++] = (struct shm_io){read[i].buf, read[i].size, read[i].type};
-	for (int i = 0; i < nr_write; i++)
-		out[i] = (struct shm_io){write[i].buf, write[i].size, write[i].type};
-	return _async_ret(shm_submit(_sess_gen(sess), VTR_OP_VACCEL, _rsess(sess), (uint32_t)op, in,
-				     nr_in, out, (uint32_t)nr_write, user_data, flags));
-}
-
-/*
- * Asynchronous genop: the same arguments as the synchronous path, tagged with user_data.
- * An op without arguments beyond its type (a noop) goes straight to shm_submit. A session
- * of a lost connection is refused there (VACCEL_ESESS).
- */
-static int shm_genop_async(struct vaccel_session *sess, struct vaccel_arg *read, int nr_read,
-			   struct vaccel_arg *write, int nr_write, uint64_t user_data, unsigned flags)
-{
-	int64_t op = 0;
-
-	if (!read[0].buf || _int_arg(&read[0], &op) || op < 0 || op >= VACCEL_OP_MAX)
-		return VACCEL_EINVAL;
-	flags &= SHM_SUBMIT_WAIT | SHM_SUBMIT_MORE;
-	if (__builtin_expect(nr_read == 1 && nr_write == 0, 1))
-		return _async_ret(shm_submit0(_sess_gen(sess), VTR_OP_VACCEL, _rsess(sess), (uint32_t)op,
-					      user_data, flags));
-	return _genop_async_args(sess, op, read, nr_read, write, nr_write, user_data, flags);
-}
-
-/* vaccel_noop_async's own entry (VACCEL_PLUGIN_ASYNC_NOOP_SYMBOL): genop's noop case. */
-__attribute__((visibility("default"))) int vaccel_plugin_async_noop(struct vaccel_session *sess,
-								    uint64_t user_data,
-								    unsigned int flags)
-{
-	return _async_ret(shm_submit0(_sess_gen(sess), VTR_OP_VACCEL, _rsess(sess), VACCEL_OP_NOOP,
-				      user_data, flags));
-}
-
-static int shm_async_flush(struct vaccel_session *sess)
-{
-	(void)sess;
-	int ret = shm_flush();
-	return ret == -EAGAIN ? VACCEL_OK : _vret(ret); /* the rest goes out with the next reap */
-}
-
-static int shm_async_reap(struct vaccel_session *sess, struct vaccel_completion *out,
-			  unsigned min_nr, unsigned max_nr, int timeout_ms, unsigned *nr)
-{
-	(void)sess;
-	int ret = shm_reap(out, min_nr, max_nr, min_nr ? timeout_ms : 0, nr);
-
-	if (ret == -ETIMEDOUT)
-		return *nr >= min_nr ? VACCEL_OK : VACCEL_ETIMEDOUT;
-	return _vret(ret);
-}
-
-static unsigned shm_async_inflight(struct vaccel_session *sess)
-{
-	(void)sess;
-	return shm_inflight();
-}
-
-__attribute__((visibility("default"))) const struct vaccel_plugin_async_ops vaccel_plugin_async_ops = {
-	.genop = shm_genop_async,
-	.flush = shm_async_flush,
-	.reap = shm_async_reap,
-	.inflight = shm_async_inflight,
-};
-
-static struct vaccel_op shm_ops[] = {
-	VACCEL_OP_INIT(shm_ops[0], VACCEL_OP_NOOP, shm_noop),
-	VACCEL_OP_INIT(shm_ops[1], VACCEL_OP_EXEC, shm_exec),
-	VACCEL_OP_INIT(shm_ops[2], VACCEL_OP_EXEC_WITH_RESOURCE, shm_exec_with_resource),
-	VACCEL_OP_INIT(shm_ops[3], VACCEL_OP_BLAS_SGEMM, shm_sgemm),
+/* Designated slots per op type; the loop in shm_init skips the empty ones. */
+static struct vaccel_op shm_ops[VACCEL_OP_MAX] = {
+#define SHM_OP(TYPE, FN) [TYPE] = VACCEL_OP_INIT(shm_ops[TYPE], TYPE, FN)
+	SHM_OP(VACCEL_OP_NOOP, shm_noop),
+	SHM_OP(VACCEL_OP_EXEC, shm_exec),
+	SHM_OP(VACCEL_OP_EXEC_WITH_RESOURCE, shm_exec_with_resource),
+	SHM_OP(VACCEL_OP_IMAGE_CLASSIFY, shm_image_classification),
+	SHM_OP(VACCEL_OP_IMAGE_DETECT, shm_image_detection),
+	SHM_OP(VACCEL_OP_IMAGE_SEGMENT, shm_image_segmentation),
+	SHM_OP(VACCEL_OP_IMAGE_POSE, shm_image_pose),
+	SHM_OP(VACCEL_OP_IMAGE_DEPTH, shm_image_depth),
+	SHM_OP(VACCEL_OP_TF_MODEL_LOAD, shm_tf_model_load),
+	SHM_OP(VACCEL_OP_TF_MODEL_UNLOAD, shm_tf_model_unload),
+	SHM_OP(VACCEL_OP_TF_MODEL_RUN, shm_tf_model_run),
+	SHM_OP(VACCEL_OP_TFLITE_MODEL_LOAD, shm_tflite_model_load),
+	SHM_OP(VACCEL_OP_TFLITE_MODEL_UNLOAD, shm_tflite_model_unload),
+	SHM_OP(VACCEL_OP_TFLITE_MODEL_RUN, shm_tflite_model_run),
+	SHM_OP(VACCEL_OP_TORCH_MODEL_LOAD, shm_torch_model_load),
+	SHM_OP(VACCEL_OP_TORCH_MODEL_RUN, shm_torch_model_run),
+	SHM_OP(VACCEL_OP_TORCH_SGEMM, shm_torch_sgemm),
+	SHM_OP(VACCEL_OP_BLAS_SGEMM, shm_sgemm),
+	SHM_OP(VACCEL_OP_FPGA_ARRAYCOPY, shm_fpga_arraycopy),
+	SHM_OP(VACCEL_OP_FPGA_MMULT, shm_fpga_mmult),
+	SHM_OP(VACCEL_OP_FPGA_PARALLEL, shm_fpga_parallel),
+	SHM_OP(VACCEL_OP_FPGA_VECTORADD, shm_fpga_vadd),
+	SHM_OP(VACCEL_OP_MINMAX, shm_minmax),
+	SHM_OP(VACCEL_OP_OPENCV, shm_opencv),
+#undef SHM_OP
 };
 
 static int shm_init(void)
 {
-	return vaccel_plugin_register_ops(shm_ops, sizeof(shm_ops) / sizeof(shm_ops[0]));
+	for (size_t i = 0; i < VACCEL_OP_MAX; i++) {
+		int ret = shm_ops[i].func ? vaccel_plugin_register_ops(&shm_ops[i], 1) : VACCEL_OK;
+		if (ret)
+			return ret;
+	}
+	return VACCEL_OK;
 }
 
 static int shm_fini(void)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "runtime/agent/agent.h"
+#include "runtime/agent/serve_ml.h"
 
 #define SCRATCH 64u /* inputs up to this size are copied (scalars, handles) */
 #define LOG_BURST 20u /* messages per guest per second before they are dropped */
@@ -265,6 +266,8 @@ static int32_t _vaccel_op(struct guest *g, const struct agent_opts *o, const str
 		return -ENOTSUP;
 	if (op == VACCEL_OP_NOOP && rq->nr_args == 0)
 		return _ret(vaccel_noop(s)); /* nothing to unpack: skip genop */
+	if (serve_ml_handles(op))
+		return serve_ml(g, s, rq); /* tensor records, not genop */
 	memset(read, 0, sizeof(read[0]) * (1 + rq->nr_in));
 	read[0].buf = &op;
 	read[0].size = sizeof(op);

@@ -7,6 +7,7 @@
 #include "shm/pool.h"
 #include "shm/region.h"
 #include "transport/qp.h"
+#include "transport/wait.h"
 #include "vmm-glue/ivshmem_proto.h"
 
 namespace e2e {

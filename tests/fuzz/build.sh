@@ -19,8 +19,8 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g $SAN -I$repo -I$repo/runtime/include -Wall
 
 srcs=(
   shm/layout.c shm/region.c shm/numa.c shm/pool.c
-  transport/ring.c transport/qp.c transport/validate.c
-  runtime/agent/serve.c runtime/agent/guest.c vmm-glue/ivshmem_proto.c
+  transport/ring.c transport/qp.c transport/wait.c transport/validate.c transport/tensor.c
+  runtime/agent/serve.c runtime/agent/serve_ml.c runtime/agent/guest.c vmm-glue/ivshmem_proto.c
   tests/fuzz/host_fuzz.c
 )
 for f in "$repo"/runtime/src/*.c "$repo"/runtime/src/ops/*.c; do srcs+=("${f#"$repo"/}"); done

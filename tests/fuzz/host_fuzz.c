@@ -10,7 +10,8 @@
  * little program of guest actions (raw writes anywhere in the region, SQE pushes, requests
  * with argument tables, index changes, reaping) interleaved with poller passes that run
  * the host exactly as runtime/agent/poller.c does: vtr_qp_host_take, serve_request
- * (runtime/agent/serve.c: the real validator and dispatch into vaccel_genop), then
+ * (runtime/agent/serve.c: the real validator and dispatch into vaccel_genop, and serve_ml.c
+ * for the torch ops' tensor records), then
  * vtr_qp_host_complete. The host attaches lazily, at the first action that is not a raw
  * write, so inputs can corrupt the ring indices or the header before it looks.
  *

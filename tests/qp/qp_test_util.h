@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "transport/qp.h"
+#include "transport/wait.h"
 
 struct Pair {
 	void *mem;

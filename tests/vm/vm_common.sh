@@ -61,3 +61,29 @@ vm_cleanup() {
 doorbell_wakeups() {
 	"$vm_agent" stat --socket "$sock" | sed -n 's/.* doorbell_wakeups \([0-9]*\).*/\1/p' | head -n 1
 }
+
+# boot NAME TIMEOUT DEVICE-ARGS -- SHELL-COMMAND: runs the command in a guest wired by
+# run-guest.sh DEVICE-ARGS ($runner, the image in $tmp/image, the guest's environment in
+# $guest_env); sets $out (console log) and $status (the command's exit status).
+boot() {
+	local name=$1 limit=$2 t dev=()
+	shift 2
+	while [ "$1" != -- ]; do dev+=("$1"); shift; done
+	shift
+	out=$tmp/$name.console
+	t=$(now)
+	if ! "$runner" --kernel "$tmp/image/kernel" --initrd "$tmp/image/initrd.cpio" \
+		"${dev[@]}" --timeout "$limit" --append "$guest_env run=\"$*\"" >"$out" 2>&1; then
+		cat "$out"
+		tail -n 20 "$tmp/agent.log"
+		fail "$name: QEMU failed or timed out"
+	fi
+	echo "$name: boot to result $(secs "$t" "$(now)") s"
+	grep -q VACCEL-GUEST-START "$out" || { cat "$out"; fail "$name: the guest's /init never ran"; }
+	status=$(sed -n 's/^VACCEL-GUEST-EXIT \([0-9]*\).*/\1/p' "$out" | tail -n 1)
+	[ -n "$status" ] || { cat "$out"; fail "$name: no exit marker from the guest"; }
+	grep -E '^(noop|mytestfunc|sgemm|VM-|vm_client|\[vaccel)' "$out" | sed "s/^/  [$name] /" || true
+}
+expect() { # NAME TEXT: the console of the last boot has TEXT
+	grep -qF -- "$2" "$out" || { cat "$out"; fail "$1: no '$2' in the guest's output"; }
+}

@@ -35,31 +35,6 @@ vm_agent_start "$agent" "$tmp/agent.log" --plugins "$pblas:$pexec:$pnoop" \
 
 guest_env="VACCEL_PLUGINS=/lib/vaccel/libvaccel-shm.so VACCEL_SHM_DEVICE=auto"
 
-# boot NAME TIMEOUT DEVICE-ARGS -- SHELL-COMMAND: runs the command in a guest wired by
-# run-guest.sh DEVICE-ARGS; sets $out (console log) and $status (the command's exit status).
-boot() {
-	local name=$1 limit=$2 t dev=()
-	shift 2
-	while [ "$1" != -- ]; do dev+=("$1"); shift; done
-	shift
-	out=$tmp/$name.console
-	t=$(now)
-	if ! "$runner" --kernel "$tmp/image/kernel" --initrd "$tmp/image/initrd.cpio" \
-		"${dev[@]}" --timeout "$limit" --append "$guest_env run=\"$*\"" >"$out" 2>&1; then
-		cat "$out"
-		tail -n 20 "$tmp/agent.log"
-		fail "$name: QEMU failed or timed out"
-	fi
-	echo "$name: boot to result $(secs "$t" "$(now)") s"
-	grep -q VACCEL-GUEST-START "$out" || { cat "$out"; fail "$name: the guest's /init never ran"; }
-	status=$(sed -n 's/^VACCEL-GUEST-EXIT \([0-9]*\).*/\1/p' "$out" | tail -n 1)
-	[ -n "$status" ] || { cat "$out"; fail "$name: no exit marker from the guest"; }
-	grep -E '^(noop|mytestfunc|sgemm|VM-|vm_client|\[vaccel)' "$out" | sed "s/^/  [$name] /" || true
-}
-expect() { # NAME TEXT: the console of the last boot has TEXT
-	grep -qF -- "$2" "$out" || { cat "$out"; fail "$1: no '$2' in the guest's output"; }
-}
-
 # The host loads blas, exec and noop; a session's hint picks one (vm_client's sessions pass
 # DEBUG, GENERIC or CPU). The upstream sgemm example passes no hint: the first plugin, blas.
 calls="/bin/vm_client --check $mylib && /bin/vaccel-sgemm --size 48 -i 1"

@@ -5,6 +5,7 @@
 #                                  unix-socket noop (the last repetition's samples)
 #   DIR/plots/throughput_batch.png throughput against batch size
 #   DIR/plots/bulk_size.png        time per call against tensor size (log-log)
+#   DIR/plots/infer_latency.png    torch model run p50/p99: local, transport, unix socket
 # A plot whose data is missing is left out with a note. Exit 1 if gnuplot fails.
 set -uo pipefail
 
@@ -47,6 +48,12 @@ write("tput_uring.dat", [(32, g("uring.nop_batch32_mops"))])
 sizes = [(4096, "4k"), (1 << 20, "1m"), (64 << 20, "64m")]
 for kind in ("zc", "copy", "unix"):
     write(f"bulk_{kind}.dat", [(b, g(f"bulk.{kind}_{k}_us")) for b, k in sizes])
+# infer: x = 0 local, 1 transport, 2 unix socket; one series per model and percentile
+for model in ("small", "cnn"):
+    for pct in ("p50", "p99"):
+        write(f"infer_{model}_{pct}.dat",
+              [(x, g(f"infer.{kind}_{model}_{pct}_us"))
+               for x, kind in enumerate(("local", "e2e", "unix"))])
 PY
 
 cpu=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("machine.cpu","?"), "/", r.get("machine.cores","?"), "cores")' "$out/results.json" 2>/dev/null | tr -d '"')
@@ -163,6 +170,27 @@ set format y \"%g\"
 plot $bk"
 else
   echo "plots.sh: no bulk figures: bulk_size.png left out" >&2
+fi
+
+# (4) torch model run: each side's p50 and p99, small model and CNN.
+inf=""
+add inf "$p/infer_small_p50.dat" "small model, p50" 'linespoints lw 2.5 pt 7 ps 1.8 lc rgb "#d62728"'
+add inf "$p/infer_small_p99.dat" "small model, p99" 'linespoints lw 1.5 dt 2 pt 6 ps 1.8 lc rgb "#d62728"'
+add inf "$p/infer_cnn_p50.dat" "3x224x224 CNN, p50" 'linespoints lw 2.5 pt 5 ps 1.8 lc rgb "#1f77b4"'
+add inf "$p/infer_cnn_p99.dat" "3x224x224 CNN, p99" 'linespoints lw 1.5 dt 2 pt 4 ps 1.8 lc rgb "#1f77b4"'
+if [ -n "$inf" ]; then
+  plot infer_latency "
+set title \"torch model run, time per call ($cpu)\"
+set key inside top left vertical Left reverse box opaque
+set xlabel \"where the model runs\"
+set ylabel \"time per call (us, log scale)\"
+set logscale y
+set xrange [-0.4:2.4]
+set xtics (\"local plugin\" 0, \"through the transport\" 1, \"unix socket\" 2)
+set format y \"%g\"
+plot $inf"
+else
+  echo "plots.sh: no infer figures: infer_latency.png left out" >&2
 fi
 
 exit "$failed"

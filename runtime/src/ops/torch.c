@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The torch ops and their tensor and buffer helpers.
 #include "../rt.h"
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,38 +172,6 @@ int vaccel_torch_tensor_take_data(struct vaccel_torch_tensor *tensor,
 	return VACCEL_OK;
 }
 
-/* The checks load and run share: 0 or a positive VACCEL_E* code. */
-static int _torch_model_check(struct vaccel_session *sess,
-			      struct vaccel_resource *model, const char *what)
-{
-	if (!sess || !model)
-		return VACCEL_EINVAL;
-	if (model->type != VACCEL_RESOURCE_MODEL) {
-		vaccel_error("session:%" PRId64 " %s needs a MODEL resource, "
-			     "resource %" PRId64 " is %s",
-			     sess->id, what, model->id,
-			     vaccel_resource_type_to_str(model->type));
-		return VACCEL_EINVAL;
-	}
-	if (!vaccel_session_has_resource(sess, model)) {
-		vaccel_error("session:%" PRId64 " resource %" PRId64
-			     " is not registered with the session",
-			     sess->id, model->id);
-		return VACCEL_EPERM;
-	}
-	return VACCEL_OK;
-}
-
-static void *_torch_op_func(struct vaccel_session *sess, vaccel_op_type_t op)
-{
-	void *fn = rt_op_func(sess, op);
-	if (!fn)
-		vaccel_debug("session:%" PRId64 " plugin %s has no %s",
-			     sess->id, rt_plugin_name(sess->plugin),
-			     vaccel_op_type_to_base_str(op));
-	return fn;
-}
-
 typedef int (*rt_torch_load_fn)(struct vaccel_session *sess,
 				struct vaccel_resource *model);
 typedef int (*rt_torch_run_fn)(struct vaccel_session *sess,
@@ -224,13 +191,11 @@ typedef int (*rt_torch_sgemm_fn)(struct vaccel_session *sess,
 int vaccel_torch_model_load(struct vaccel_session *sess,
 			    struct vaccel_resource *model)
 {
-	int ret = _torch_model_check(sess, model, "torch_model_load");
-	if (ret)
-		return ret;
-	rt_torch_load_fn fn = (rt_torch_load_fn)_torch_op_func(
-		sess, VACCEL_OP_TORCH_MODEL_LOAD);
+	int ret;
+	rt_torch_load_fn fn = (rt_torch_load_fn)rt_model_op_lookup(
+		sess, model, VACCEL_OP_TORCH_MODEL_LOAD, &ret);
 	if (!fn)
-		return VACCEL_ENOTSUP;
+		return ret;
 	vaccel_prof_region_start(&rt_op_prof[VACCEL_OP_TORCH_MODEL_LOAD]);
 	ret = fn(sess, model);
 	vaccel_prof_region_stop(&rt_op_prof[VACCEL_OP_TORCH_MODEL_LOAD]);
@@ -244,13 +209,11 @@ int vaccel_torch_model_run(struct vaccel_session *sess,
 			   int nr_inputs, struct vaccel_torch_tensor **outputs,
 			   int nr_outputs)
 {
-	int ret = _torch_model_check(sess, model, "torch_model_run");
-	if (ret)
-		return ret;
-	rt_torch_run_fn fn = (rt_torch_run_fn)_torch_op_func(
-		sess, VACCEL_OP_TORCH_MODEL_RUN);
+	int ret;
+	rt_torch_run_fn fn = (rt_torch_run_fn)rt_model_op_lookup(
+		sess, model, VACCEL_OP_TORCH_MODEL_RUN, &ret);
 	if (!fn)
-		return VACCEL_ENOTSUP;
+		return ret;
 	vaccel_prof_region_start(&rt_op_prof[VACCEL_OP_TORCH_MODEL_RUN]);
 	ret = fn(sess, model, run_options, inputs, nr_inputs, outputs,
 		 nr_outputs);
@@ -264,10 +227,10 @@ int vaccel_torch_sgemm(struct vaccel_session *sess,
 		       struct vaccel_torch_tensor **in_C, int M, int N, int K,
 		       struct vaccel_torch_tensor **out)
 {
-	if (!sess)
+	if (!sess || !sess->plugin)
 		return VACCEL_EINVAL;
 	rt_torch_sgemm_fn fn =
-		(rt_torch_sgemm_fn)_torch_op_func(sess, VACCEL_OP_TORCH_SGEMM);
+		(rt_torch_sgemm_fn)rt_op_lookup(sess, VACCEL_OP_TORCH_SGEMM);
 	if (!fn)
 		return VACCEL_ENOTSUP;
 	vaccel_prof_region_start(&rt_op_prof[VACCEL_OP_TORCH_SGEMM]);

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// The C boundary of libtorch.cc, the plugin's only C++ (libtorch's API is
+// C++). Every function catches every C++ exception, logs libtorch's message
+// and returns 0 or -errno: nothing is thrown across into C.
+#pragma once
+
+#include <stdint.h>
+#include <vaccel.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Intra-op threads of libtorch (process-wide); n >= 1. 0 or -EINVAL. */
+int ltorch_set_threads(int n);
+int ltorch_threads(void);
+
+/* Load model's TorchScript into the cache of (sess, model), if not yet.
+ * -ENOENT: file missing; -EINVAL: not a TorchScript archive; -ENOMEM. */
+int ltorch_model_load(struct vaccel_session *sess,
+		      struct vaccel_resource *model);
+
+/* forward() on the inputs (loading the model first if needed); fills
+ * outputs[0..nr_outputs) with tensors allocated with the runtime's helpers
+ * (the caller deletes them). On error no output is left allocated.
+ * -EINVAL: bad tensor descriptions, a model that rejects the inputs, fewer
+ * results than nr_outputs, or a result dtype with no vaccel equivalent. */
+int ltorch_model_run(struct vaccel_session *sess,
+		     struct vaccel_resource *model,
+		     struct vaccel_torch_tensor *const *inputs, int nr_inputs,
+		     struct vaccel_torch_tensor **outputs, int nr_outputs);
+
+/* *out = A(m x k) . B(k x n) + C(m x n), float tensors; -EINVAL. */
+int ltorch_sgemm(const struct vaccel_torch_tensor *a,
+		 const struct vaccel_torch_tensor *b,
+		 const struct vaccel_torch_tensor *c, int m, int n, int k,
+		 struct vaccel_torch_tensor **out);
+
+/* forward() on one float image of shape 1 x ch x h x w (CHW data); *top1
+ * is the index of the largest element of the flattened result. */
+int ltorch_top1(struct vaccel_session *sess, struct vaccel_resource *model,
+		const float *chw, int64_t ch, int64_t h, int64_t w,
+		int64_t *top1);
+
+/* Drop cached models: of (sess_id, res_id), or every model of sess_id when
+ * res_id < 0, or everything when sess_id < 0. */
+void ltorch_forget(int64_t sess_id, int64_t res_id);
+
+#ifdef __cplusplus
+}
+#endif
