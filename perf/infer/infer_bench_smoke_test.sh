@@ -29,7 +29,9 @@ if d.get("infer.e2e.mode") != "transport":
     print("FAIL: infer.e2e.mode is", d.get("infer.e2e.mode")); sys.exit(1)
 print("ok:", len(d), "keys")
 PY
-if "$bench" --bogus 2>/dev/null; then echo "FAIL: bad flag accepted"; exit 1; fi
-if "$bench" --reps 0 2>/dev/null; then echo "FAIL: --reps 0 accepted"; exit 1; fi
+for bad in --bogus "--reps 0" "--torch-threads 65" "--cpus 1,1" stray; do
+  # shellcheck disable=SC2086 # each case is a flag and its value
+  if "$bench" $bad >/dev/null 2>&1; then echo "FAIL: '$bad' accepted"; exit 1; fi
+done
 "$bench" --help | grep -q "usage: infer_bench" || { echo "FAIL: --help"; exit 1; }
 echo PASS
