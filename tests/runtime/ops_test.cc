@@ -173,6 +173,45 @@ TEST_F(Ops, TfModelChecksAndRun)
 	vaccel_tf_node_release(&out_node);
 }
 
+TEST(TfHelpers, OwnershipAsUpstream)
+{
+	// a buffer takes its data over: release frees it (ASan checks)
+	struct vaccel_tf_buffer *b = nullptr;
+	char *bytes = static_cast<char *>(malloc(8));
+	ASSERT_EQ(vaccel_tf_buffer_new(&b, bytes, 8), VACCEL_OK);
+	EXPECT_EQ(b->data, bytes) << "no copy";
+	void *data;
+	size_t size;
+	ASSERT_EQ(vaccel_tf_buffer_take_data(b, &data, &size), VACCEL_OK);
+	EXPECT_EQ(data, bytes);
+	EXPECT_EQ(b->data, nullptr);
+	EXPECT_EQ(vaccel_tf_buffer_delete(b), VACCEL_OK);
+	free(data);
+
+	struct vaccel_tf_status *st = nullptr;
+	EXPECT_EQ(vaccel_tf_status_new(&st, 3, nullptr), VACCEL_EINVAL);
+	ASSERT_EQ(vaccel_tf_status_new(&st, 3, "bad shape"), VACCEL_OK);
+	EXPECT_EQ(st->code, 3);
+	EXPECT_STREQ(st->message, "bad shape");
+	EXPECT_EQ(vaccel_tf_status_delete(st), VACCEL_OK);
+
+	// dims are copied (zeroed without dims); allocated data is owned
+	struct vaccel_tf_tensor *t = nullptr;
+	ASSERT_EQ(vaccel_tf_tensor_allocate(&t, 3, nullptr, VACCEL_TF_INT8, 6),
+		  VACCEL_OK);
+	EXPECT_EQ(t->dims[2], 0);
+	EXPECT_TRUE(t->owned);
+	ASSERT_EQ(vaccel_tf_tensor_take_data(t, &data, &size), VACCEL_OK);
+	EXPECT_FALSE(t->owned);
+	char mine[6];
+	ASSERT_EQ(vaccel_tf_tensor_set_data(t, mine, sizeof(mine)), VACCEL_OK);
+	EXPECT_FALSE(t->owned) << "set_data never hands data over";
+	EXPECT_EQ(vaccel_tf_tensor_delete(t), VACCEL_OK);
+	free(data);
+	EXPECT_EQ(vaccel_tf_tensor_new(&t, 0, nullptr, VACCEL_TF_INT8),
+		  VACCEL_EINVAL);
+}
+
 TEST_F(Ops, TfliteRun)
 {
 	ASSERT_EQ(vaccel_resource_register(&model_, &s_), VACCEL_OK);
@@ -255,7 +294,8 @@ TEST_F(Ops, FpgaMinmaxOpencv)
 	struct vaccel_arg w[1] = { { hdr, sizeof(hdr), VACCEL_ARG_RAW, 0,
 				     false } };
 	ASSERT_EQ(vaccel_opencv_unpack(&s_, nullptr, 0, w, 1), VACCEL_OK);
-	EXPECT_EQ(hdr[0], sizeof(hdr) / sizeof(float));
+	const size_t bytes = sizeof(hdr);
+	EXPECT_EQ(hdr[0], bytes / sizeof(float)) << "its size in floats";
 }
 
 TEST_F(Ops, FpgaAndMinmaxThroughGenopCheckSizes)

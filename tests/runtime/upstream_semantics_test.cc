@@ -493,6 +493,16 @@ TEST(UpstreamResource, PathsFilesAndDirectories)
 	rmdir(dir.c_str());
 }
 
+TEST(UpstreamPlugin, RegisterOpsBounds)
+{
+	struct vaccel_op ops[VACCEL_OP_MAX + 1] = {};
+	EXPECT_EQ(vaccel_plugin_register_ops(nullptr, 1), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_plugin_register_ops(ops, 0), VACCEL_EINVAL);
+	EXPECT_EQ(vaccel_plugin_register_ops(ops, VACCEL_OP_MAX + 1),
+		  VACCEL_EINVAL)
+		<< "more ops than op types";
+}
+
 TEST(UpstreamConfig, ReleaseResetsEveryField)
 {
 	struct vaccel_config c;

@@ -21,7 +21,8 @@ enum { VACCEL_ENUM_STR_MAX = 128 };
 extern "C" {
 #endif
 
-/* Pick the 3-argument or the 2-argument form of an item. */
+/* Pick the 3-argument or the 2-argument form of an item. Callers pass a
+ * trailing dummy so "..." is never empty (ISO C before C23 wants one). */
 #define VACCEL_ENUM_GET_MACRO(_1, _2, _3, NAME, ...) NAME
 
 #define VACCEL_ENUM_ITEM_NO_VALUE(name, prefix) prefix##_##name
@@ -29,7 +30,7 @@ extern "C" {
 	prefix##_##name = (value)
 #define VACCEL_ENUM_ITEM(...)                                           \
 	VACCEL_ENUM_GET_MACRO(__VA_ARGS__, VACCEL_ENUM_ITEM_WITH_VALUE, \
-			      VACCEL_ENUM_ITEM_NO_VALUE)                \
+			      VACCEL_ENUM_ITEM_NO_VALUE, 0)                \
 	(__VA_ARGS__),
 
 #define VACCEL_ENUM_STR(name, prefix) #prefix "_" #name
@@ -41,7 +42,7 @@ extern "C" {
 	VACCEL_ENUM_STR_CASE_NO_VALUE(name, prefix)
 #define VACCEL_ENUM_STR_CASE(...)                                           \
 	VACCEL_ENUM_GET_MACRO(__VA_ARGS__, VACCEL_ENUM_STR_CASE_WITH_VALUE, \
-			      VACCEL_ENUM_STR_CASE_NO_VALUE)                \
+			      VACCEL_ENUM_STR_CASE_NO_VALUE, 0)                \
 	(__VA_ARGS__)
 
 #define VACCEL_ENUM_BASE_STR_CASE_NO_VALUE(name, prefix) \
@@ -52,7 +53,7 @@ extern "C" {
 #define VACCEL_ENUM_BASE_STR_CASE(...)                              \
 	VACCEL_ENUM_GET_MACRO(__VA_ARGS__,                          \
 			      VACCEL_ENUM_BASE_STR_CASE_WITH_VALUE, \
-			      VACCEL_ENUM_BASE_STR_CASE_NO_VALUE)   \
+			      VACCEL_ENUM_BASE_STR_CASE_NO_VALUE, 0)   \
 	(__VA_ARGS__)
 
 #define VACCEL_ENUM_DEF_ITEMS(prefix, LIST) \
