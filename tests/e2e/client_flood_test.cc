@@ -42,7 +42,7 @@ TEST(ClientFlood, SilentClientsDoNotStopAGoodGuest)
 	e2e::Agent agent(Args());
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	std::vector<int> silent;
-	for (int i = 0; i < 30; i++) {
+	for (int i = 0; i < 64; i++) {
 		int s = e2e::RawConnect(agent.socket());
 		ASSERT_GE(s, 0);
 		silent.push_back(s);
