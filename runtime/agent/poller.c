@@ -475,6 +475,11 @@ static void *_poller_main(void *arg)
 	for (;;) {
 		_apply_handovers(p);
 		int stop = __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
+		/* The last pass looks at every guest, parked or not: whatever was queued when
+		 * the stop came is completed, doorbell or no doorbell. */
+		if (stop)
+			for (struct guest *g = p->guests; g; g = g->next)
+				_unpark(p, g, __rdtsc());
 		uint32_t n = poller_pass(p);
 		p->stats.passes++;
 		/* Stopping: what this pass took is completed; what a guest still queues is not
