@@ -271,7 +271,6 @@ static char *_stat_text(struct poller *p)
 /* A new guest joins the lists and the epoll set; it starts active. */
 static int _take_guest(struct poller *p, struct guest *g)
 {
-	g->poller = p;
 	g->next = p->guests;
 	p->guests = g;
 	g->parked = 0;
@@ -292,6 +291,7 @@ static int _take_guest(struct poller *p, struct guest *g)
 
 int poller_take_guest(struct poller *p, struct guest *g)
 {
+	g->poller = p; /* poller_add sets it for guests handed over by the main thread */
 	return _take_guest(p, g);
 }
 
