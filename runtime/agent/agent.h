@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <vaccel.h>
 
@@ -158,6 +159,8 @@ struct poller {
 	uint64_t start_ns, asleep_ns, control_wakeups;
 	uint64_t gone_guests, gone_requests, gone_errors;
 	uint64_t parks, unparks;
+	timer_t bell_timer;    /* cuts a doorbell write short (poller thread only) */
+	int has_timer;
 	struct agent_ratelimit rl; /* lines about guests leaving */
 };
 

@@ -9,12 +9,15 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -26,6 +29,8 @@
 #define PLAIN_FIRST_NS 50000ull /* first sleep of a poller with ivshmem-plain guests */
 #define BELL_CHECK_US 20      /* while awake, parked guests' doorbells are looked at this often */
 #define EP_EVENTS 64
+#define BELL_WRITE_MS 10      /* a doorbell write that takes longer is interrupted */
+#define BELL_SIGNAL (SIGRTMIN + 3)
 
 static double _tsc_per_us(void)
 {
@@ -45,24 +50,72 @@ static uint64_t _now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* The watchdog's signal only interrupts a doorbell write: nothing to do in the handler. */
+static void _on_bell_signal(int signo)
+{
+	(void)signo;
+}
+
+static pthread_once_t bell_once = PTHREAD_ONCE_INIT;
+
+static void _bell_signal_install(void)
+{
+	/* No SA_RESTART: the interrupted write returns EINTR instead of waiting on. */
+	struct sigaction sa = {.sa_handler = _on_bell_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(BELL_SIGNAL, &sa, NULL);
+}
+
+/* A one-shot timer that signals this thread: armed only around a doorbell write. 0 or -errno. */
+static int _bell_timer_create(struct poller *p)
+{
+	struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = BELL_SIGNAL};
+
+	pthread_once(&bell_once, _bell_signal_install);
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &p->bell_timer) < 0)
+		return -errno;
+	p->has_timer = 1;
+	return 0;
+}
+
+static void _bell_timer_set(struct poller *p, long ms)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}};
+
+	if (p->has_timer)
+		timer_settime(p->bell_timer, 0, &its, NULL);
+}
+
 /*
- * Rings guest g's queue pair q. The eventfd is shared with the guest, which may have made
- * it blocking and filled its counter: write only when poll says a write cannot block. A
- * guest that keeps its counter full is its own loss (it is not woken; it still polls).
+ * Rings guest g's queue pair q. The eventfd is shared with the guest, which may have made it
+ * blocking and filled its counter so that a write would wait until it reads. So: no write
+ * when poll says it would block, and a write that blocks anyway (the guest filled the
+ * counter between the two) is cut short by a timer after BELL_WRITE_MS. Either way that
+ * queue pair is not rung again: the guest is its own loss (it is not woken; it still polls).
  */
-static void _ring_guest(struct guest *g, uint32_t q)
+static void _ring_guest(struct poller *p, struct guest *g, uint32_t q)
 {
 	struct pollfd pfd = {.fd = g->guest_fds[q], .events = POLLOUT};
 	uint64_t one = 1;
+	ssize_t w;
 
 	if (pfd.fd < 0 || g->bell_bad[q])
 		return;
 	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)) {
-		agent_glog(g, "queue pair %u: its doorbell eventfd is full; not ringing it\n", q);
+		g->bell_bad[q] = 1;
+		agent_glog(g, "queue pair %u: its doorbell eventfd is full; no longer rung\n", q);
 		return;
 	}
-	if (write(pfd.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	_bell_timer_set(p, BELL_WRITE_MS);
+	w = write(pfd.fd, &one, sizeof(one));
+	_bell_timer_set(p, 0);
+	if (w < 0 && errno != EAGAIN) {
 		g->bell_bad[q] = 1;
+		agent_glog(g, "queue pair %u: ringing its doorbell %s; no longer rung\n", q,
+			   errno == EINTR ? "blocked" : "failed");
+	}
 	g->qps[q].doorbells++;
 }
 
@@ -388,7 +441,7 @@ uint32_t poller_pass(struct poller *p)
 			if (n > 0) {
 				vtr_qp_host_complete(qp, cqes, (uint32_t)n);
 				if (vtr_qp_host_guest_asleep(qp))
-					_ring_guest(g, q);
+					_ring_guest(p, g, q);
 				served += (uint32_t)n;
 			}
 		}
@@ -465,6 +518,10 @@ static void *_poller_main(void *arg)
 	uint64_t plain_ns = plain_first;
 
 	p->start_ns = _now_ns();
+	int ret = _bell_timer_create(p);
+	if (ret)
+		agent_log("poller %d: no doorbell write timer (%s); a guest could block a write\n", p->idx,
+			  strerror(-ret));
 	if (p->cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -536,6 +593,8 @@ static void *_poller_main(void *arg)
 		g = n;
 	}
 	p->guests = NULL;
+	if (p->has_timer)
+		timer_delete(p->bell_timer);
 	return NULL;
 }
 
