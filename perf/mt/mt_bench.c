@@ -253,20 +253,20 @@ int main(int argc, char **argv)
 	if (!samples || !idle)
 		bench_die("out of memory");
 	struct vaccel_session s;
-	int have_session = 0;
 	double t_start = bench_now_s();
 
+	/* Connects first: a child forked after this process connected would share its
+	 * connection instead of making one. */
 	for (uint64_t r = 0; r < c.reps; r++) {
 		for (uint64_t i = 0; i < c.connects; i++)
 			samples[i] = one_connect(&c);
 		bench_sort_u64(samples, c.connects);
 		conn50[r] = bench_cycles_to_ns(bench_pct_sorted(samples, c.connects, 50)) / 1000.0;
 		conn99[r] = bench_cycles_to_ns(bench_pct_sorted(samples, c.connects, 99)) / 1000.0;
-		if (!have_session) {
-			if (vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG))
-				bench_die("cannot open a session (agent log: %s)", g_ag.log);
-			have_session = 1;
-		}
+	}
+	if (vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE | VACCEL_PLUGIN_DEBUG))
+		bench_die("cannot open a session (agent log: %s)", g_ag.log);
+	for (uint64_t r = 0; r < c.reps; r++) {
 		alone[r] = noop_p50_us(&s, &c, samples);
 
 		unsigned nr_qps = 0;
