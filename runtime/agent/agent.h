@@ -77,8 +77,8 @@ struct agent_stats {
 /*
  * What `vaccel-agent stat` shows. Every counter is written by the guest's poller thread
  * only, and read for display by that same thread: the main thread asks for a snapshot
- * under the poller's lock and the poller formats it (poller_stat), so nothing is shared
- * without the lock.
+ * (poller_stat_ask), the poller formats it and hands the text over under its lock, so
+ * nothing is shared without the lock.
  */
 struct agent_qp_stats {
 	uint64_t requests, errors;
