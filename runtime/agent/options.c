@@ -142,7 +142,7 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		case O_HUGE: o->huge = 1; break;
 		case O_EXEC: o->exec_allow = optarg; break;
 		case O_GCODE: o->allow_guest_code = 1; break;
-		case O_MAXG: if (_num(optarg, "--max-guests", 1, 65535, &v)) return -1; o->max_guests = (uint32_t)v; break;
+		case O_MAXG: if (_num(optarg, "--max-guests", 1, AGENT_MAX_CLIENTS - 8, &v)) return -1; o->max_guests = (uint32_t)v; break;
 		case O_MAXHS: if (_num(optarg, "--max-handshakes", 1, 1024, &v)) return -1; o->max_handshakes = (uint32_t)v; break;
 		case O_MAXS: if (_num(optarg, "--max-sessions", 1, 65536, &v)) return -1; o->max_sessions = (uint32_t)v; break;
 		case O_MAXR: if (_num(optarg, "--max-resources", 1, 65536, &v)) return -1; o->max_resources = (uint32_t)v; break;
