@@ -454,7 +454,7 @@ uint32_t poller_pass(struct poller *p)
 /* A wake-up by the main thread (hand-over, stat, stop) or by a guest's doorbell. */
 static void _on_events(struct poller *p, const struct epoll_event *ev, int n, uint64_t now)
 {
-	int woken = 0, control = 0;
+	int woken = 0, control = 0, rung = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct guest *g = ev[i].data.ptr;
@@ -467,12 +467,14 @@ static void _on_events(struct poller *p, const struct epoll_event *ev, int n, ui
 			control = 1;
 		} else {
 			_unpark(p, g, now);
+			rung = 1;
 		}
 		woken = 1;
 	}
+	/* A wake-up with a guest's doorbell in it counts as a doorbell wake-up. */
 	if (woken) {
 		p->stats.wakeups++;
-		p->control_wakeups += (uint64_t)control;
+		p->control_wakeups += (uint64_t)(control && !rung);
 	}
 }
 
