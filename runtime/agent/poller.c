@@ -452,7 +452,7 @@ uint32_t poller_pass(struct poller *p)
 }
 
 /* A wake-up by the main thread (hand-over, stat, stop) or by a guest's doorbell. */
-static void _on_events(struct poller *p, const struct epoll_event *ev, int n, uint64_t now)
+static void _on_events(struct poller *p, const struct epoll_event *ev, int n, uint64_t now, int asleep)
 {
 	int woken = 0, control = 0, rung = 0;
 
@@ -471,15 +471,16 @@ static void _on_events(struct poller *p, const struct epoll_event *ev, int n, ui
 		}
 		woken = 1;
 	}
-	/* A wake-up with a guest's doorbell in it counts as a doorbell wake-up. */
-	if (woken) {
+	/* A wake-up with a guest's doorbell in it counts as a doorbell wake-up. Doorbells
+	 * collected while awake unpark their guests but woke nobody. */
+	if (woken && asleep) {
 		p->stats.wakeups++;
 		p->control_wakeups += (uint64_t)(control && !rung);
 	}
 }
 
 /* Collects doorbells and control wake-ups, waiting up to timeout_ns (0: just look). */
-static void _collect(struct poller *p, uint64_t timeout_ns)
+static void _collect(struct poller *p, uint64_t timeout_ns, int asleep)
 {
 	struct epoll_event ev[EP_EVENTS];
 	struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000ull),
@@ -489,8 +490,10 @@ static void _collect(struct poller *p, uint64_t timeout_ns)
 	do {
 		n = epoll_pwait2(p->ep, ev, EP_EVENTS, &ts, NULL);
 		if (n > 0)
-			_on_events(p, ev, n, __rdtsc());
-		/* A full batch may leave more behind: look again without waiting. */
+			_on_events(p, ev, n, __rdtsc(), asleep);
+		/* A full batch may leave more behind: look again without waiting (still the
+		 * same wake-up). */
+		asleep = 0;
 		ts.tv_sec = 0;
 		ts.tv_nsec = 0;
 	} while (n == EP_EVENTS);
@@ -503,7 +506,7 @@ static void _sleep(struct poller *p, uint64_t timeout_ns)
 	uint64_t t0 = _now_ns();
 
 	p->stats.sleeps++;
-	_collect(p, timeout_ns);
+	_collect(p, timeout_ns, 1);
 	p->asleep_ns += _now_ns() - t0;
 }
 
@@ -556,7 +559,7 @@ static void *_poller_main(void *arg)
 		if (now - last_check >= check) {
 			last_check = now;
 			if (p->nr_parked)
-				_collect(p, 0);
+				_collect(p, 0, 0);
 			_park_idle(p, now, spin);
 			if (now - last_sweep >= sweep) {
 				last_sweep = now;
