@@ -204,12 +204,13 @@ static int _create(const struct vshm_opts *o, const struct vshm_layout *l,
 	if (r->huge)
 		r->layout.features |= VSHM_FEAT_HUGEPAGES;
 
-	/* Placement must be decided before the first touch faults pages in. */
+	/* A policy for pages not faulted in yet (mbind without MPOL_MF_MOVE): each page lands on
+	 * the poller's node at its first touch. */
 	if (o->numa_cpu >= 0)
 		_vshm_numa_bind(r, o->numa_cpu);
-	/* Fault every page now so neither side pays page faults on its fast path. */
-	for (uint64_t off = 0; off < size; off += 4096)
-		((volatile char *)r->base)[off] = 0;
+	/* Nothing else is touched here: a region costs memory only for the pages its users
+	 * write (the header now, queue pairs when formatted, pool buffers when a guest uses
+	 * them), and creating one takes the same time whatever its size. */
 	_write_header(r, l);
 	*out = r;
 	return 0;

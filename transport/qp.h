@@ -347,6 +347,38 @@ static inline int vtr_qp_host_complete(struct vtr_qp *qp, const struct vtr_cqe *
 	return got;
 }
 
+/* ---- host side: what the agent reads for its own bookkeeping (stat, parking) ---- */
+
+/* SQ entries the host has seen published and not taken yet (its own view: no shared read). */
+static inline uint32_t vtr_qp_host_sq_seen(const struct vtr_qp *qp)
+{
+	return qp->sq.cached - qp->sq.head;
+}
+
+/* SQ entries published and not taken, re-reading the guest's index. Count or -EPROTO. */
+static inline int vtr_qp_host_sq_ready(struct vtr_qp *qp)
+{
+	return _vtr_ring_ready(&qp->sq);
+}
+
+/* CQ entries posted and not yet reaped, re-reading the guest's index. Count or -EPROTO. */
+static inline int vtr_qp_host_cq_pending(struct vtr_qp *qp)
+{
+	int fr = _vtr_ring_free(&qp->cq, qp->cq.size);
+
+	return fr < 0 ? fr : (int)(qp->cq.size - (uint32_t)fr);
+}
+
+/*
+ * For a host that rings the guest itself (its qp attached without a doorbell): 1 if the
+ * guest announced sleep on the CQ. Call after vtr_qp_host_complete, whose kick issued the
+ * full fence this read needs (it pairs with the guest's fence in vtr_qp_announce_sleep).
+ */
+static inline int vtr_qp_host_guest_asleep(const struct vtr_qp *qp)
+{
+	return vshm_load_relaxed(&qp->cq.sh->cons_wake) != 0;
+}
+
 #ifdef __cplusplus
 }
 #endif

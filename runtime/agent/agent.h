@@ -9,17 +9,26 @@
  * owns a set of guests and is the only thread that touches their queue pairs, host
  * sessions and resources. Guests move between them through a locked hand-over list.
  *
- * Doorbells: every guest rings its poller's one shared eventfd (handed out as all of the
- * host peer's vectors), so a sleeping poller waits on one fd whatever the guest count;
- * after a wake it scans all its queue pairs anyway. The host rings a guest through that
- * queue pair's own eventfd.
+ * Doorbells: every guest has an eventfd of its own to ring the host (handed out as all of
+ * the host peer's vectors); a poller sleeps in epoll on all its guests' doorbells,
+ * edge-triggered, and never reads them, so a guest that reads or blocks its own eventfd
+ * delays nobody else. The agent's own wake-ups (hand-over, stat, stop) use a private
+ * eventfd per poller that no guest holds. The host rings a guest through that queue pair's
+ * own eventfd, never blocking on it (poller.c: _ring_guest).
+ *
+ * Idle guests cost nothing per pass: a guest without requests for the spin budget is
+ * parked (NEED_WAKEUP announced on its SQs, taken off the active list); its doorbell puts
+ * it back. Passes walk the active list only.
  */
 #ifndef VACCEL_AGENT_H
 #define VACCEL_AGENT_H
 
+#include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <vaccel.h>
 
@@ -30,6 +39,8 @@
 
 #define AGENT_MAX_QPS 64u
 #define AGENT_TAKE_BUDGET 32u /* requests per queue pair per poll pass: fairness */
+#define AGENT_LOG_BURST 20u   /* log lines per limiter per second (log.c) */
+#define AGENT_MAX_POLLERS 16
 
 struct agent_opts {
 	const char *socket_path;
@@ -47,8 +58,15 @@ struct agent_opts {
 	const char *exec_allow; /* ':'-separated libraries or folders vaccel_exec may load */
 	int allow_guest_code;   /* exec_with_resource of a library shipped by the guest */
 	uint32_t max_guests, max_sessions, max_resources;
+	uint32_t max_handshakes; /* clients accepted per main-loop turn (flood bound) */
 	uint64_t max_resource_bytes;
 	int verbose;
+};
+
+/* One limiter per thread and kind of line (log.c). */
+struct agent_ratelimit {
+	long sec;
+	uint32_t count, dropped;
 };
 
 struct agent_stats {
@@ -59,8 +77,8 @@ struct agent_stats {
 /*
  * What `vaccel-agent stat` shows. Every counter is written by the guest's poller thread
  * only, and read for display by that same thread: the main thread asks for a snapshot
- * under the poller's lock and the poller formats it (poller_stat), so nothing is shared
- * without the lock.
+ * (poller_stat_ask), the poller formats it and hands the text over under its lock, so
+ * nothing is shared without the lock.
  */
 struct agent_qp_stats {
 	uint64_t requests, errors;
@@ -83,8 +101,10 @@ struct guest_res {
 struct guest {
 	uint16_t id;
 	int sock;
+	int bell;                     /* guest -> host doorbell: this guest's own eventfd */
 	struct vshm_region *reg;
 	void *base;
+	const struct vshm_layout *layout; /* the host's private copy (reg's, or the fuzzer's) */
 	struct vshm_pool_ranges ranges;
 	uint32_t nr_qps;
 	struct vtr_qp qps[AGENT_MAX_QPS];
@@ -108,27 +128,40 @@ struct guest {
 	int counted;                  /* included in guest_live_count() */
 	long log_sec;                 /* rate limit of messages about this guest */
 	uint32_t log_count, log_dropped;
+	/* Poller thread only: the active list and parking (poller.c). */
+	struct guest *anext;
+	int parked;
+	uint64_t last_work;           /* TSC of the last pass that served it */
+	uint8_t bell_bad[AGENT_MAX_QPS]; /* its doorbell could not be rung without blocking */
 };
 
 struct poller {
 	int idx, cpu;
 	pthread_t thread;
-	int bell;              /* eventfd every guest of this poller rings */
+	int ctl;               /* agent-private eventfd: hand-overs, stat, stop (no guest has it) */
+	int ep;                /* epoll: ctl and every guest's doorbell, edge-triggered */
+	int stat_notify;       /* eventfd of the main loop, rung when stat_text is ready */
 	pthread_mutex_t lock;  /* protects add/remove lists */
 	struct guest *add, *remove;
 	int news;              /* the lists changed: the poller looks (and locks) only then */
 	int stop;
 	uint32_t nr_guests;    /* for placement, under lock */
 	struct guest *guests;  /* owned by the poller thread */
+	struct guest *active;  /* guests a pass looks at (anext); the others are parked */
+	uint32_t nr_parked;
 	struct agent_stats stats;
 	const struct agent_opts *o;
-	/* stat: the main thread sets stat_req under lock; the poller answers with stat_text. */
-	pthread_cond_t stat_cv;
+	/* stat: the main thread sets stat_req under lock; the poller answers with stat_text
+	 * and rings stat_notify; the main thread never waits for it. */
 	int stat_req;
 	char *stat_text;
 	/* Poller thread only. */
 	uint64_t start_ns, asleep_ns, control_wakeups;
 	uint64_t gone_guests, gone_requests, gone_errors;
+	uint64_t parks, unparks;
+	timer_t bell_timer;    /* cuts a doorbell write short (poller thread only) */
+	int has_timer;
+	struct agent_ratelimit rl; /* lines about guests leaving */
 };
 
 extern volatile int agent_verbose;
@@ -139,9 +172,19 @@ extern volatile int agent_verbose;
 			fprintf(stderr, "vaccel-agent: " __VA_ARGS__);  \
 	} while (0)
 
+/* log.c: at most AGENT_LOG_BURST lines a second through one limiter, then a count. */
+void agent_rlog(struct agent_ratelimit *rl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Lines about guest g ("guest N: ..."), limited per guest (g->log_*): poller thread only. */
+void agent_glog(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* guest.c */
-/* plain_path: an ivshmem-plain region file (sock is -1), else NULL and sock is the client. */
-int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, const char *plain_path,
+/*
+ * plain_path: an ivshmem-plain region file (sock is -1), else NULL and sock is the client,
+ * non-blocking: the greeting is sent without waiting, a client whose socket cannot take it
+ * is refused (-EAGAIN). Touches only the header and the queue pairs' control lines,
+ * whatever the region's size. 0 or -errno.
+ */
+int guest_create(const struct agent_opts *o, uint16_t id, int sock, const char *plain_path,
 		 struct guest **out);
 /* A new guest process announced itself with epoch: release the old one's state, re-format
  * the queue pairs, answer in the header. 0 or -errno (the guest is then marked broken). */
@@ -155,11 +198,85 @@ uint32_t guest_live_count(void);
 int32_t serve_request(struct guest *g, const struct agent_opts *o, const struct vtr_sqe *sqe);
 
 /* poller.c */
-int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu);
+/* stat_notify: an eventfd the poller rings when a stat answer is ready. 0 or -errno. */
+int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu, int stat_notify);
 void poller_add(struct poller *p, struct guest *g);
 void poller_remove(struct poller *p, struct guest *g);
 void poller_stop(struct poller *p);
-/* The poller's live state as text (caller frees), or NULL if it did not answer in time. */
-char *poller_stat(struct poller *p, int timeout_ms);
+/* Asks for the poller's live state; it rings stat_notify when poller_stat_take has it. */
+void poller_stat_ask(struct poller *p);
+/* The answer to poller_stat_ask (caller frees), or NULL while there is none yet. */
+char *poller_stat_take(struct poller *p);
+/* One pass over the active guests (what the thread runs; the fuzzer calls it too): serves
+ * up to AGENT_TAKE_BUDGET requests per queue pair; returns how many it served. */
+uint32_t poller_pass(struct poller *p);
+/* Sets up p's lists and epoll set without a thread (the fuzzer). 0 or -errno. */
+int poller_init(struct poller *p, const struct agent_opts *o, int idx, int cpu, int stat_notify);
+void poller_fini(struct poller *p);
+/* Puts g on p's lists at once (p's thread, or a poller without a thread). 0 or -errno. */
+int poller_take_guest(struct poller *p, struct guest *g);
+
+/* signals.c: SIGTERM/SIGINT as a byte on the returned pipe fd; SIGPIPE ignored. fd or -errno. */
+int agent_signals_init(void);
+
+/* clients.c: the main thread's client table. */
+#define AGENT_MAX_CLIENTS 2048
+struct agent_client {
+	int sock; /* -1: an ivshmem-plain region */
+	struct guest *g;
+	uint32_t junk; /* bytes the client sent (clients send nothing in this protocol) */
+};
+struct agent_clients {
+	struct agent_client cl[AGENT_MAX_CLIENTS];
+	size_t n;
+	uint16_t next_id;
+};
+/* A free guest ID (1..65535) or -ENOSPC. */
+int clients_next_id(struct agent_clients *t);
+/* 0 or -ENOSPC. */
+int clients_add(struct agent_clients *t, struct guest *g);
+/* Removes entry i (the last one takes its place). */
+void clients_del(struct agent_clients *t, size_t i);
+
+/* options.c */
+void agent_usage(FILE *f);
+/* 0: run; 1: --help was printed; -1: a bad option (said on stderr). */
+int agent_opts_parse(int argc, char **argv, struct agent_opts *o);
+
+/* stat_cmd.c: `vaccel-agent stat`; an exit status. */
+int agent_stat_main(int argc, char **argv);
+/* The control socket's path, PATH.ctl. 0 or -ENAMETOOLONG. */
+int agent_ctl_path(const char *sock, char *out, size_t n);
+
+/* ctl.c: the control server, driven by the main loop (never blocks it). */
+#define CTL_MAX_CLIENTS 8
+struct ctl_client {
+	int fd, state;
+	double deadline;
+	char *out;
+	size_t out_len, out_off;
+};
+struct agent_ctl {
+	int lsock, notify; /* listening socket (-1: none); eventfd the pollers ring */
+	char path[108];
+	struct ctl_client cl[CTL_MAX_CLIENTS];
+	struct poller *pollers;
+	int nr_pollers;
+	const struct agent_opts *o;
+	double t_start;
+	int round;         /* pollers were asked; their texts are being collected */
+	double round_deadline;
+	char *texts[AGENT_MAX_POLLERS];
+	struct agent_ratelimit rl;
+};
+/* The server without a socket yet: c->notify, which pollers ring. 0 or -errno. */
+int ctl_open(struct agent_ctl *c, struct poller *pollers, int nr_pollers, const struct agent_opts *o);
+/* Listens on path (PATH.ctl). 0 or an error of vivs_listen. */
+int ctl_listen(struct agent_ctl *c, const char *path);
+/* Fills CTL_POLLFDS entries of pfd; ctl_handle reads their revents (every loop turn). */
+#define CTL_POLLFDS (2 + CTL_MAX_CLIENTS)
+size_t ctl_pollfds(const struct agent_ctl *c, struct pollfd *pfd);
+void ctl_handle(struct agent_ctl *c, const struct pollfd *pfd, size_t guests_connected);
+void ctl_close(struct agent_ctl *c);
 
 #endif

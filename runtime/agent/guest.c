@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "runtime/agent/agent.h"
+#include "shm/barrier.h"
 #include "vmm-glue/ivshmem_proto.h"
 
 static int _build_region(const struct agent_opts *o, struct guest *g, int numa_cpu,
@@ -57,7 +58,8 @@ static int _build_region(const struct agent_opts *o, struct guest *g, int numa_c
 		agent_log("guest %u: %s\n", g->id, vshm_region_note(g->reg));
 	g->base = vshm_region_base(g->reg);
 	/* From here on only the private layout copy is used. */
-	return vshm_pool_ranges_init(&g->ranges, vshm_region_layout(g->reg));
+	g->layout = vshm_region_layout(g->reg);
+	return vshm_pool_ranges_init(&g->ranges, g->layout);
 }
 
 /* Guests that exist, from creation until destruction: what --max-guests limits. */
@@ -71,17 +73,23 @@ uint32_t guest_live_count(void)
 /* Formats queue pair q and attaches the host's side (at creation and at a guest's reset). */
 static int _qp_setup(struct guest *g, uint32_t q)
 {
-	const struct vshm_area *a;
-	void *mem = vshm_region_area(g->reg, VSHM_AREA_QP, q, &a);
-	struct vtr_doorbell to_guest = {.fd = g->guest_fds[q]};
-	int ret = vtr_qp_format(mem, a->size, a->param0, a->param1);
+	const struct vshm_area *a = vshm_layout_find(g->layout, VSHM_AREA_QP, q);
+	/* No doorbell in the transport's hands: the poller rings the guest itself, in a way
+	 * that cannot block on the guest's eventfd (poller.c: _ring_guest). */
+	struct vtr_doorbell to_guest = {.fd = -1};
+	void *mem;
+	int ret;
 
+	if (!a)
+		return -EINVAL;
+	mem = (char *)g->base + a->offset;
+	ret = vtr_qp_format(mem, a->size, a->param0, a->param1);
 	return ret ? ret
 		   : vtr_qp_attach(&g->qps[q], mem, a->size, a->param0, a->param1, VTR_QP_HOST, -1,
 				   &to_guest);
 }
 
-int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, const char *plain_path,
+int guest_create(const struct agent_opts *o, uint16_t id, int sock, const char *plain_path,
 		 struct guest **out)
 {
 	struct guest *g = calloc(1, sizeof(*g));
@@ -93,6 +101,7 @@ int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, co
 		return -ENOMEM;
 	g->id = id;
 	g->sock = sock;
+	g->bell = -1;
 	g->nr_qps = o->qps;
 	for (uint32_t q = 0; q < AGENT_MAX_QPS; q++)
 		g->guest_fds[q] = -1;
@@ -106,6 +115,14 @@ int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, co
 	ret = _build_region(o, g, o->cpus[0], plain_path);
 	if (ret)
 		goto err;
+	if (!g->plain) {
+		/* Its own: a guest that reads it, or makes it blocking, only affects itself. */
+		g->bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (g->bell < 0) {
+			ret = -errno;
+			goto err;
+		}
+	}
 	for (uint32_t q = 0; q < g->nr_qps; q++) {
 		/* A plain-mode guest has no doorbells either way: both sides poll. */
 		if (!g->plain) {
@@ -118,17 +135,15 @@ int guest_create(const struct agent_opts *o, uint16_t id, int sock, int bell, co
 		ret = _qp_setup(g, q);
 		if (ret)
 			goto err;
-		host.fds[q] = bell;
+		host.fds[q] = g->bell;
 	}
 	g->guest_epoch_word = &vshm_region_header(g->reg)->guest_epoch;
 	g->guest_epoch = vshm_region_guest_epoch(g->reg);
 	if (!g->plain) {
 		ret = vivs_server_greet(sock, id, vshm_region_fd(g->reg), &host, 1, g->guest_fds,
 					g->nr_qps);
-		if (ret) {
-			agent_log("guest %u: handshake failed: %s\n", id, strerror(-ret));
-			goto err;
-		}
+		if (ret)
+			goto err; /* the caller says so, rate-limited */
 	}
 	g->counted = 1;
 	__atomic_fetch_add(&live_guests, 1, __ATOMIC_ACQ_REL);
@@ -165,7 +180,7 @@ void guest_release_host_state(struct guest *g)
 	}
 	g->res_bytes = 0;
 	if (nres || nsess)
-		agent_log("guest %u: released %u session(s) and %u resource(s)\n", g->id, nsess, nres);
+		agent_glog(g, "released %u session(s) and %u resource(s)\n", nsess, nres);
 }
 
 int guest_reset(struct guest *g, uint64_t epoch)
@@ -178,13 +193,14 @@ int guest_reset(struct guest *g, uint64_t epoch)
 	for (uint32_t q = 0; q < g->nr_qps && !ret; q++)
 		ret = _qp_setup(g, q);
 	if (ret) {
-		agent_log("guest %u: cannot reset its queue pairs: %s\n", g->id, strerror(-ret));
+		agent_glog(g, "cannot reset its queue pairs: %s\n", strerror(-ret));
 		g->broken = 1;
 		return ret;
 	}
 	g->broken = 0;
 	g->guest_epoch = epoch;
-	vshm_region_reset_ack(g->reg, epoch);
+	/* Release: a guest that sees the answer also sees the freshly formatted queue pairs. */
+	vshm_store_release(&((struct vshm_header *)g->base)->host_reset_ack, epoch);
 	return 0;
 }
 
@@ -199,6 +215,8 @@ void guest_destroy(struct guest *g)
 			close(g->guest_fds[q]);
 	if (g->sock >= 0)
 		close(g->sock);
+	if (g->bell >= 0)
+		close(g->bell);
 	vshm_region_close(g->reg);
 	free(g->sess);
 	free(g->res);

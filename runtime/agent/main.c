@@ -3,15 +3,19 @@
  * vaccel-agent: the host side of the shared-memory transport. Listens on a unix socket,
  * speaks QEMU's ivshmem-server protocol to every client (guest processes and QEMU), gives
  * each its own region, and serves its requests on this host's vAccel plugins.
+ *
+ * The main loop never waits on a client: sockets are non-blocking, a new client costs a
+ * bounded amount of work (its region is created sparse, the greeting fits in the socket
+ * buffer or the client is refused), at most --max-handshakes clients are taken per turn,
+ * and control clients are served in steps (ctl.c).
  */
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -20,286 +24,8 @@
 #include "runtime/agent/agent.h"
 #include "vmm-glue/ivshmem_proto.h"
 
-#define MAX_CLIENTS 1024
-
-volatile int agent_verbose;
-
-static int sig_pipe[2] = {-1, -1};
-
-/* Async-signal-safe: one byte naming the signal; the main loop does the rest. */
-static void _on_signal(int signo)
-{
-	int saved = errno;
-	unsigned char b = (unsigned char)signo;
-
-	if (write(sig_pipe[1], &b, 1) < 0) {
-		/* the pipe is full: a stop is already pending */
-	}
-	errno = saved;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: vaccel-agent [options]\n"
-		"The host agent of vAccel's shared-memory transport: an ivshmem server that gives each\n"
-		"guest (a local process or a QEMU ivshmem-doorbell device) its own region and serves its\n"
-		"requests on this host's plugins.\n"
-		"  -s, --socket PATH        unix socket to listen on (default $VACCEL_SHM_SOCKET or\n"
-		"                           /tmp/vaccel-agent.sock)\n"
-		"  -p, --plugins LIST       host plugins, ':'-separated (default $VACCEL_PLUGINS)\n"
-		"      --cpus LIST          CPUs of the poller threads, one poller each (default 0)\n"
-		"      --qps N              queue pairs per guest (default 8, max %u)\n"
-		"      --sq-entries N       submission ring entries (default 256)\n"
-		"      --cq-entries N       completion ring entries = in-flight limit (default 256)\n"
-		"      --pool SPEC          buffer pool classes, SIZE:COUNT,... (default %s)\n"
-		"      --spin-us N          poller busy-polls this long before it sleeps (default 50)\n"
-		"      --region-dir DIR     file-backed regions in DIR (for QEMU memory-backend-file)\n"
-		"      --plain-region FILE  serve a region in FILE for a VM with ivshmem-plain (QEMU maps\n"
-		"                           it with memory-backend-file,share=on): no socket, no\n"
-		"                           doorbells, the poller polls it. Created if missing, reused\n"
-		"                           in place if it exists. Repeat for more VMs (up to 8)\n"
-		"      --plain-poll-us N    longest sleep between polls of plain regions when idle\n"
-		"                           (default 10000; the first sleeps are 50 us)\n"
-		"      --huge               back regions with huge pages when available\n"
-		"      --exec-allow PATHS   ':'-separated libraries or folders vaccel_exec may load\n"
-		"                           (default: none, vaccel_exec is refused)\n"
-		"      --allow-guest-code   let exec_with_resource run libraries shipped by a guest\n"
-		"      --max-guests N       (default 64)   --max-sessions N  per guest (default 64)\n"
-		"      --max-resources N    per guest (default 64)\n"
-		"      --max-resource-mb N  bytes of resources per guest (default 256)\n"
-		"  -v, --verbose            log refused requests\n"
-		"  -h, --help\n"
-		"SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.\n"
-		"The agent also listens on PATH.ctl, where `vaccel-agent stat --socket PATH` asks for\n"
-		"its live state (see `vaccel-agent stat --help`).\n",
-		AGENT_MAX_QPS, VSHM_POOL_DEFAULT_SPEC);
-}
-
-static int _num(const char *s, const char *flag, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-
-	if (errno || *end || end == s || v < lo || v > hi) {
-		fprintf(stderr, "vaccel-agent: %s wants a number from %ld to %ld, got '%s'\n", flag, lo, hi, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int _parse(int argc, char **argv, struct agent_opts *o)
-{
-	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
-	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL };
-	static const struct option lo[] = {
-		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
-		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
-		{"sq-entries", required_argument, 0, O_SQ}, {"cq-entries", required_argument, 0, O_CQ},
-		{"pool", required_argument, 0, O_POOL}, {"spin-us", required_argument, 0, O_SPIN},
-		{"region-dir", required_argument, 0, O_RDIR}, {"huge", no_argument, 0, O_HUGE},
-		{"exec-allow", required_argument, 0, O_EXEC}, {"allow-guest-code", no_argument, 0, O_GCODE},
-		{"max-guests", required_argument, 0, O_MAXG}, {"max-sessions", required_argument, 0, O_MAXS},
-		{"max-resources", required_argument, 0, O_MAXR},
-		{"max-resource-mb", required_argument, 0, O_MAXRB},
-		{"plain-region", required_argument, 0, O_PLAIN},
-		{"plain-poll-us", required_argument, 0, O_PLAINPOLL},
-		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
-	};
-	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
-	long v;
-	int c;
-
-	*o = (struct agent_opts){
-		.socket_path = env_sock && *env_sock ? env_sock : "/tmp/vaccel-agent.sock",
-		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
-		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
-		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
-		.plain_poll_us = 10000,
-	};
-	opterr = 0; /* one line of our own for a bad flag */
-	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
-		switch (c) {
-		case 's': o->socket_path = optarg; break;
-		case 'p': o->plugins = optarg; break;
-		case 'v': o->verbose = 1; break;
-		case 'h': usage(stdout); exit(0);
-		case O_CPUS: {
-			char *save, *dup = strdup(optarg), *tok;
-			o->nr_pollers = 0;
-			for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-				if (o->nr_pollers == 16 || _num(tok, "--cpus", -1, 4095, &v)) {
-					free(dup);
-					return -1;
-				}
-				o->cpus[o->nr_pollers++] = (int)v;
-			}
-			free(dup);
-			if (!o->nr_pollers) {
-				fprintf(stderr, "vaccel-agent: --cpus wants a list like 0 or 0,1\n");
-				return -1;
-			}
-			break;
-		}
-		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
-		case O_SQ:
-		case O_CQ:
-			if (_num(optarg, c == O_SQ ? "--sq-entries" : "--cq-entries", 2, 1 << 16, &v))
-				return -1;
-			if (v & (v - 1)) {
-				fprintf(stderr, "vaccel-agent: ring entries must be a power of two, got %ld\n", v);
-				return -1;
-			}
-			*(c == O_SQ ? &o->sq_entries : &o->cq_entries) = (uint32_t)v;
-			break;
-		case O_POOL: o->pool_spec = optarg; break;
-		case O_SPIN: if (_num(optarg, "--spin-us", 0, 10000000, &v)) return -1; o->spin_us = (uint64_t)v; break;
-		case O_RDIR: o->region_dir = optarg; break;
-		case O_PLAIN:
-			if (o->nr_plain == 8 || !*optarg) {
-				fprintf(stderr, "vaccel-agent: --plain-region wants a file path (at most 8)\n");
-				return -1;
-			}
-			o->plain_regions[o->nr_plain++] = optarg;
-			break;
-		case O_PLAINPOLL: if (_num(optarg, "--plain-poll-us", 1, 1000000, &v)) return -1; o->plain_poll_us = (uint64_t)v; break;
-		case O_HUGE: o->huge = 1; break;
-		case O_EXEC: o->exec_allow = optarg; break;
-		case O_GCODE: o->allow_guest_code = 1; break;
-		case O_MAXG: if (_num(optarg, "--max-guests", 1, 65535, &v)) return -1; o->max_guests = (uint32_t)v; break;
-		case O_MAXS: if (_num(optarg, "--max-sessions", 1, 65536, &v)) return -1; o->max_sessions = (uint32_t)v; break;
-		case O_MAXR: if (_num(optarg, "--max-resources", 1, 65536, &v)) return -1; o->max_resources = (uint32_t)v; break;
-		case O_MAXRB: if (_num(optarg, "--max-resource-mb", 1, 1 << 20, &v)) return -1; o->max_resource_bytes = (uint64_t)v << 20; break;
-		default:
-			fprintf(stderr, "vaccel-agent: unknown option or missing value: '%s' (see --help)\n",
-				argv[optind - 1]);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vaccel-agent: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
-#define HEARTBEAT_MS 250 /* host_heartbeat of every region ticks this often */
-
-struct client {
-	int sock;
-	struct guest *g;
-};
-
-static int _next_id(const struct client *cl, size_t n, uint16_t *next)
-{
-	for (int tries = 0; tries < 65535; tries++) {
-		uint16_t id = *next;
-		int used = 0;
-
-		*next = *next == 65535 ? 1 : *next + 1;
-		for (size_t i = 0; i < n && !used; i++)
-			used = cl[i].g && cl[i].g->id == id;
-		if (!used)
-			return id;
-	}
-	return -1;
-}
-
-/* ---- live state: PATH.ctl and `vaccel-agent stat` ---- */
-
-#define STAT_TIMEOUT_MS 2000
-
-static void _stat_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: vaccel-agent stat [--socket PATH]\n"
-		"Prints a running agent's live state, asked over its control socket PATH.ctl:\n"
-		"per poller thread, its passes with work against all passes (busy_pct), sleeps, time\n"
-		"asleep, wake-ups (by a guest's doorbell, or by the agent itself: hand-overs, stat);\n"
-		"the totals of guests that left; per guest region, requests served and errors\n"
-		"(refused by the validator, by kind, and failed in the runtime), completions by\n"
-		"result; per queue pair, requests, errors and ring occupancy as the host sees it\n"
-		"(SQ entries not yet taken, CQ entries not yet reaped). Asking wakes a sleeping\n"
-		"poller once (a control wake-up).\n"
-		"  -s, --socket PATH  the agent's socket (default $VACCEL_SHM_SOCKET or\n"
-		"                     /tmp/vaccel-agent.sock)\n"
-		"  -h, --help\n");
-}
-
-static int _ctl_path(const char *sock, char *out, size_t n)
-{
-	if ((size_t)snprintf(out, n, "%s.ctl", sock) >= n ||
-	    strlen(out) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static int _stat_main(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{"socket", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	const char *env = getenv("VACCEL_SHM_SOCKET");
-	const char *sock = env && *env ? env : "/tmp/vaccel-agent.sock";
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char buf[4096];
-	int c, fd;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
-		switch (c) {
-		case 's': sock = optarg; break;
-		case 'h': _stat_usage(stdout); return 0;
-		default:
-			fprintf(stderr, "vaccel-agent stat: unknown option or missing value: '%s' (see --help)\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vaccel-agent stat: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
-	}
-	if (_ctl_path(sock, sa.sun_path, sizeof(sa.sun_path))) {
-		fprintf(stderr, "vaccel-agent stat: socket path too long: %s\n", sock);
-		return 2;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "vaccel-agent stat: no agent answers on %s: %s\n", sa.sun_path, strerror(errno));
-		return 1;
-	}
-	/* The agent answers once and closes. */
-	struct timeval tv = {.tv_sec = 10};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (send(fd, "stat\n", 5, MSG_NOSIGNAL) != 5) {
-		fprintf(stderr, "vaccel-agent stat: cannot ask %s: %s\n", sa.sun_path, strerror(errno));
-		close(fd);
-		return 1;
-	}
-	size_t total = 0;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "vaccel-agent stat: reading %s: %s\n", sa.sun_path, strerror(errno));
-			close(fd);
-			return 1;
-		}
-		fwrite(buf, 1, (size_t)n, stdout);
-		total += (size_t)n;
-	}
-	close(fd);
-	if (total == 0) {
-		fprintf(stderr, "vaccel-agent stat: the agent closed without an answer\n");
-		return 1;
-	}
-	return fflush(stdout) ? 1 : 0;
-}
+#define HEARTBEAT_MS 250     /* host_heartbeat of every region ticks this often */
+#define CLIENT_JUNK_MAX 4096 /* bytes a client may send (it should send none) before it is dropped */
 
 static double _now_s(void)
 {
@@ -308,82 +34,16 @@ static double _now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Writes all of buf to a control client; gives up on an error or a client that stalls. */
-static void _send_all(int fd, const char *buf, size_t n)
+static void _load_plugins(const struct agent_opts *o)
 {
-	while (n) {
-		ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		buf += w;
-		n -= (size_t)w;
-	}
-}
-
-/* One control client: its live state, then close. The main thread is blocked meanwhile
- * (at most STAT_TIMEOUT_MS per poller), which only delays accepting new guests. */
-static void _serve_ctl(int lctl, const struct agent_opts *o, struct poller *pollers, size_t nr_clients,
-		       double t_start)
-{
-	int fd = accept4(lctl, NULL, NULL, SOCK_CLOEXEC);
-	char line[256];
-
-	if (fd < 0)
-		return;
-	struct timeval tv = {.tv_sec = 1};
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	/* The request ("stat\n"); read so that closing does not reset the connection. */
-	if (recv(fd, line, sizeof(line), 0) <= 0) {
-		close(fd);
-		return;
-	}
-	snprintf(line, sizeof(line),
-		 "vaccel-agent pid %d socket %s pollers %d guests_connected %zu up_s %.3f\n", (int)getpid(),
-		 o->socket_path, o->nr_pollers, nr_clients, _now_s() - t_start);
-	_send_all(fd, line, strlen(line));
-	for (int i = 0; i < o->nr_pollers; i++) {
-		char *text = poller_stat(&pollers[i], STAT_TIMEOUT_MS);
-		if (text) {
-			_send_all(fd, text, strlen(text));
-			free(text);
-		} else {
-			snprintf(line, sizeof(line), "poller %d: no answer within %d ms (busy in a long request?)\n",
-				 i, STAT_TIMEOUT_MS);
-			_send_all(fd, line, strlen(line));
-		}
-	}
-	close(fd);
-}
-
-int main(int argc, char **argv)
-{
-	struct agent_opts o;
-	struct poller pollers[16];
-	static struct client cl[MAX_CLIENTS];
-	size_t ncl = 0;
-	uint16_t next_id = 1;
-	sigset_t mask;
-	int lsock, lctl = -1, sfd, ret;
-	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	double t_start = _now_s(), t_hb = 0;
-
-	if (argc > 1 && !strcmp(argv[1], "stat"))
-		return _stat_main(argc - 1, argv + 1);
-	if (_parse(argc, argv, &o))
-		return 2;
-	agent_verbose = o.verbose;
-	if (o.plugins) {
+	if (o->plugins) {
 		/* --plugins replaces what the library's constructor loaded from the environment. */
 		vaccel_cleanup();
 		unsetenv("VACCEL_PLUGINS");
 		unsetenv("VACCEL_BACKENDS");
 		vaccel_bootstrap();
-		ret = vaccel_plugin_parse_and_load(o.plugins);
-		if (ret)
-			agent_log("some plugins in '%s' did not load (see above)\n", o.plugins);
+		if (vaccel_plugin_parse_and_load(o->plugins))
+			agent_log("some plugins in '%s' did not load (see above)\n", o->plugins);
 	}
 	for (size_t i = 0; i < vaccel_plugin_count(); i++)
 		if (vaccel_plugin_at(i)->info->is_virtio)
@@ -392,82 +52,170 @@ int main(int argc, char **argv)
 	if (vaccel_plugin_count() == 0)
 		agent_log("warning: no host plugins loaded (--plugins or VACCEL_PLUGINS); guests' ops "
 			  "will fail\n");
+}
 
-	/*
-	 * SIGTERM/SIGINT reach the main loop through a self-pipe written by the handler. A
-	 * blocked-signal scheme (signalfd) is not enough: plugin libraries start threads of
-	 * their own (OpenBLAS, even from the runtime's constructor before main) that do not
-	 * block anything, and the kernel may deliver the signal to one of them.
-	 */
-	(void)mask;
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		agent_log("cannot create the signal pipe: %s\n", strerror(errno));
+/* Every guest holds about a dozen fds (socket, region, doorbells): lift the soft limit. */
+static void _raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static struct poller *_least_loaded(struct poller *pollers, int n)
+{
+	struct poller *p = &pollers[0];
+
+	for (int i = 1; i < n; i++)
+		if (__atomic_load_n(&pollers[i].nr_guests, __ATOMIC_RELAXED) <
+		    __atomic_load_n(&p->nr_guests, __ATOMIC_RELAXED))
+			p = &pollers[i];
+	return p;
+}
+
+/* New clients: at most max_handshakes per turn, each a bounded amount of work. */
+static void _accept_clients(int lsock, const struct agent_opts *o, struct poller *pollers,
+			    struct agent_clients *t, struct agent_ratelimit *rl)
+{
+	for (uint32_t k = 0; k < o->max_handshakes; k++) {
+		int s = accept4(lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct guest *g;
+		int id, ret;
+
+		if (s < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+				agent_rlog(rl, "cannot accept a client: %s\n", strerror(errno));
+			return;
+		}
+		/* Closed guests count until their poller has released them, so connecting
+		 * and closing in a loop cannot pile up regions. */
+		id = guest_live_count() < o->max_guests && t->n < AGENT_MAX_CLIENTS ? clients_next_id(t)
+										      : -1;
+		if (id < 0) {
+			agent_rlog(rl, "refusing a client: %u guests already exist (--max-guests)\n",
+				   o->max_guests);
+			close(s);
+			continue;
+		}
+		struct poller *p = _least_loaded(pollers, o->nr_pollers);
+		ret = guest_create(o, (uint16_t)id, s, NULL, &g);
+		if (ret) {
+			agent_rlog(rl, "guest %d: handshake failed: %s\n", id,
+				   ret == -EAGAIN ? "its socket takes no more (it does not read)"
+						  : strerror(-ret));
+			close(s);
+			continue;
+		}
+		clients_add(t, g);
+		agent_rlog(rl, "guest %d connected (poller %d)\n", id, p->idx);
+		poller_add(p, g);
+	}
+}
+
+/* A guest's socket has news: EOF (it left) or bytes it should not send. 1 if it is gone. */
+static int _client_event(struct agent_client *c)
+{
+	char buf[512];
+	ssize_t n = recv(c->sock, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n > 0) {
+		c->junk += (uint32_t)n;
+		return c->junk > CLIENT_JUNK_MAX; /* a client that talks too much is dropped */
+	}
+	return !(n < 0 && (errno == EAGAIN || errno == EINTR));
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent_opts o;
+	static struct poller pollers[AGENT_MAX_POLLERS];
+	static struct agent_clients t = {.next_id = 1};
+	static struct agent_ctl ctl;
+	static struct pollfd pfd[2 + CTL_POLLFDS + AGENT_MAX_CLIENTS];
+	struct agent_ratelimit rl = {0};
+	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int lsock, sfd, ret;
+	double t_hb = 0;
+
+	if (argc > 1 && !strcmp(argv[1], "stat"))
+		return agent_stat_main(argc - 1, argv + 1);
+	ret = agent_opts_parse(argc, argv, &o);
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	agent_verbose = o.verbose;
+	_raise_nofile();
+	_load_plugins(&o);
+	sfd = agent_signals_init();
+	if (sfd < 0) {
+		agent_log("cannot create the signal pipe: %s\n", strerror(-sfd));
 		return 1;
 	}
-	struct sigaction sa = {.sa_handler = _on_signal};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = sig_pipe[0];
-
+	/* The control server's eventfd first: pollers ring it with their stat answers. */
+	ret = ctl_open(&ctl, pollers, o.nr_pollers, &o);
+	if (ret) {
+		agent_log("cannot set up the control server: %s\n", strerror(-ret));
+		return 1;
+	}
 	for (int i = 0; i < o.nr_pollers; i++) {
-		ret = poller_start(&pollers[i], &o, i, o.cpus[i]);
+		ret = poller_start(&pollers[i], &o, i, o.cpus[i], ctl.notify);
 		if (ret) {
 			agent_log("cannot start poller %d: %s\n", i, strerror(-ret));
 			return 1;
 		}
+	}
 	/* ivshmem-plain regions: guests without a socket, served until the agent stops. They
 	 * sit in the client table with socket -1 (poll ignores it) so their IDs stay taken. */
 	for (int i = 0; i < o.nr_plain; i++) {
 		struct poller *p = &pollers[i % o.nr_pollers];
 		struct guest *g;
-		int id = _next_id(cl, ncl, &next_id);
+		int id = clients_next_id(&t);
 
-		ret = id < 0 ? -ENOSPC : guest_create(&o, (uint16_t)id, -1, p->bell, o.plain_regions[i], &g);
+		ret = id < 0 ? id : guest_create(&o, (uint16_t)id, -1, o.plain_regions[i], &g);
 		if (ret) {
 			agent_log("cannot serve plain region %s: %s\n", o.plain_regions[i], strerror(-ret));
 			return 1;
 		}
-		cl[ncl++] = (struct client){.sock = -1, .g = g};
+		clients_add(&t, g);
 		agent_log("guest %d: serving ivshmem-plain region %s (%llu bytes, poller %d)\n", id,
 			  o.plain_regions[i], (unsigned long long)vshm_region_size(g->reg), p->idx);
 		poller_add(p, g);
 	}
-	lsock = vivs_listen(o.socket_path, 64);
+	lsock = vivs_listen(o.socket_path, 128);
 	if (lsock < 0) {
 		agent_log("cannot listen on %s: %s\n", o.socket_path, strerror(-lsock));
 		return 1;
 	}
+	/* accept() in a loop must stop when nobody waits, not block the main loop. */
+	fcntl(lsock, F_SETFL, O_NONBLOCK);
 	/* The control socket for `vaccel-agent stat`: optional, the agent works without it. */
-	ret = _ctl_path(o.socket_path, ctl_path, sizeof(ctl_path));
+	ret = agent_ctl_path(o.socket_path, ctl_path, sizeof(ctl_path));
 	if (ret == 0)
-		ret = lctl = vivs_listen(ctl_path, 8);
-	if (ret < 0) {
+		ret = ctl_listen(&ctl, ctl_path);
+	if (ret < 0)
 		agent_log("no control socket %s.ctl (%s); `vaccel-agent stat` will not answer\n",
 			  o.socket_path, strerror(-ret));
-		lctl = -1;
-	}
-	}
 	agent_log("listening on %s (%d poller(s), %u queue pairs per guest, pool %s)\n", o.socket_path,
 		  o.nr_pollers, o.qps, o.pool_spec);
 
 	for (;;) {
-		static struct pollfd pfd[MAX_CLIENTS + 3];
+		const size_t base = 2 + CTL_POLLFDS;
+
 		pfd[0] = (struct pollfd){.fd = lsock, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
-		for (size_t i = 0; i < ncl; i++)
-			pfd[2 + i] = (struct pollfd){.fd = cl[i].sock, .events = POLLIN};
-		/* Last, so the clients' indices stay 2 + i; fd -1 is ignored by poll. */
-		pfd[2 + ncl] = (struct pollfd){.fd = lctl, .events = POLLIN};
+		ctl_pollfds(&ctl, &pfd[2]);
+		for (size_t i = 0; i < t.n; i++)
+			pfd[base + i] = (struct pollfd){.fd = t.cl[i].sock, .events = POLLIN};
 		/* The heartbeat a VM's guest watches (it has no socket to see us go): ticked
 		 * here, not by pollers, so a long request does not look like a dead agent. */
 		if (_now_s() - t_hb >= HEARTBEAT_MS / 1000.0) {
-			for (size_t i = 0; i < ncl; i++)
-				vshm_region_host_heartbeat(cl[i].g->reg);
+			for (size_t i = 0; i < t.n; i++)
+				vshm_region_host_heartbeat(t.cl[i].g->reg);
 			t_hb = _now_s();
 		}
-		if (poll(pfd, 3 + ncl, HEARTBEAT_MS) < 0) {
+		if (poll(pfd, base + t.n, HEARTBEAT_MS) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s\n", strerror(errno));
@@ -480,63 +228,21 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
-		if (lctl >= 0 && (pfd[2 + ncl].revents & POLLIN))
-			_serve_ctl(lctl, &o, pollers, ncl, t_start);
-		/* Closed clients first, so their slots are free for new ones. */
-		for (size_t i = 0; i < ncl;) {
-			if (!pfd[2 + i].revents) {
-				i++;
+		ctl_handle(&ctl, &pfd[2], t.n);
+		/* Closed clients first, so their slots are free for new ones. Walking down keeps
+		 * the pollfd indices of entries not yet looked at. */
+		for (size_t i = t.n; i-- > 0;) {
+			if (!pfd[base + i].revents || !_client_event(&t.cl[i]))
 				continue;
-			}
-			char buf[64];
-			ssize_t n = recv(cl[i].sock, buf, sizeof(buf), MSG_DONTWAIT);
-			if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
-				i++; /* clients send nothing in this protocol: ignore it */
-				continue;
-			}
-			poller_remove(cl[i].g->poller, cl[i].g);
-			cl[i] = cl[--ncl];
-			pfd[2 + i] = pfd[2 + ncl];
+			poller_remove(t.cl[i].g->poller, t.cl[i].g);
+			clients_del(&t, i);
 		}
-		if (pfd[0].revents & POLLIN) {
-			int s = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-			if (s < 0) {
-				if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
-					usleep(10000); /* out of fds: let pollers retire guests */
-				continue;
-			}
-			/* Closed guests count until their poller has released them, so connecting
-			 * and closing in a loop cannot pile up regions. */
-			int id = guest_live_count() < o.max_guests && ncl < MAX_CLIENTS
-					 ? _next_id(cl, ncl, &next_id)
-					 : -1;
-			if (id < 0) {
-				agent_log("refusing a client: %u guests already exist (--max-guests)\n",
-					  o.max_guests);
-				close(s);
-				continue;
-			}
-			struct poller *p = &pollers[0];
-			for (int i = 1; i < o.nr_pollers; i++)
-				if (pollers[i].nr_guests < p->nr_guests)
-					p = &pollers[i];
-			struct guest *g;
-			ret = guest_create(&o, (uint16_t)id, s, p->bell, NULL, &g);
-			if (ret) {
-				close(s);
-				continue;
-			}
-			cl[ncl++] = (struct client){.sock = s, .g = g};
-			agent_log("guest %d connected (poller %d)\n", id, p->idx);
-			poller_add(p, g);
-		}
+		if (pfd[0].revents & POLLIN)
+			_accept_clients(lsock, &o, pollers, &t, &rl);
 	}
 	close(lsock);
 	unlink(o.socket_path);
-	if (lctl >= 0) {
-		close(lctl);
-		unlink(ctl_path);
-	}
+	ctl_close(&ctl);
 	for (int i = 0; i < o.nr_pollers; i++)
 		poller_stop(&pollers[i]);
 	agent_log("stopped\n");

@@ -1,33 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A poller thread: drains the submission rings of its guests with bounded work per queue
- * pair per pass, completes each request, and when there has been nothing to do for the
- * spin budget, announces sleep on every SQ and sleeps in io_uring on its doorbell eventfd
- * plus a timeout. If io_uring is forbidden here, it sleeps in poll() instead.
+ * A poller thread: drains the submission rings of its active guests with bounded work per
+ * queue pair per pass and completes each request. A guest with nothing to do for the spin
+ * budget is parked: NEED_WAKEUP is announced on its SQs and it leaves the active list, so
+ * idle guests cost no pass time. When no guest is active, the poller sleeps in epoll on
+ * its guests' own doorbells (edge-triggered: it never reads a guest's eventfd, which the
+ * guest may drain or make blocking) and its private control eventfd, plus a timeout.
  */
 #include <errno.h>
-#include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
 #include "runtime/agent/agent.h"
+#include "shm/barrier.h"
 
-#define SLEEP_TIMEOUT_MS 1000 /* wake at least this often (hand-overs, stop) */
+#define SLEEP_TIMEOUT_MS 1000 /* wake at least this often: the sweep of parked guests */
 #define PLAIN_FIRST_NS 50000ull /* first sleep of a poller with ivshmem-plain guests */
-
-struct sleeper {
-	int use_uring;
-	struct io_uring ring;
-	int armed;      /* a read on the bell is queued */
-	uint64_t count; /* read target of the queued read */
-};
+#define BELL_CHECK_US 20      /* while awake, parked guests' doorbells are looked at this often */
+#define EP_EVENTS 64
+#define BELL_WRITE_MS 10      /* a doorbell write that takes longer is interrupted */
+#define BELL_SIGNAL (SIGRTMIN + 3)
 
 static double _tsc_per_us(void)
 {
@@ -47,19 +50,192 @@ static uint64_t _now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Only the poller ever touched a guest's sessions and rings: it releases them. */
-static void _retire(struct guest *g)
+/* The watchdog's signal only interrupts a doorbell write: nothing to do in the handler. */
+static void _on_bell_signal(int signo)
 {
-	struct poller *p = g->poller;
+	(void)signo;
+}
 
-	if (p) {
-		p->gone_guests++;
-		p->gone_requests += g->stats.requests;
-		p->gone_errors += g->stats.errors;
+static pthread_once_t bell_once = PTHREAD_ONCE_INIT;
+
+static void _bell_signal_install(void)
+{
+	/* No SA_RESTART: the interrupted write returns EINTR instead of waiting on. */
+	struct sigaction sa = {.sa_handler = _on_bell_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(BELL_SIGNAL, &sa, NULL);
+}
+
+/* A one-shot timer that signals this thread: armed only around a doorbell write. 0 or -errno. */
+static int _bell_timer_create(struct poller *p)
+{
+	struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = BELL_SIGNAL};
+
+	pthread_once(&bell_once, _bell_signal_install);
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &p->bell_timer) < 0)
+		return -errno;
+	p->has_timer = 1;
+	return 0;
+}
+
+static void _bell_timer_set(struct poller *p, long ms)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}};
+
+	if (p->has_timer)
+		timer_settime(p->bell_timer, 0, &its, NULL);
+}
+
+/*
+ * Rings guest g's queue pair q. The eventfd is shared with the guest, which may have made it
+ * blocking and filled its counter so that a write would wait until it reads. So: no write
+ * when poll says it would block, and a write that blocks anyway (the guest filled the
+ * counter between the two) is cut short by a timer after BELL_WRITE_MS. Either way that
+ * queue pair is not rung again: the guest is its own loss (it is not woken; it still polls).
+ */
+static void _ring_guest(struct poller *p, struct guest *g, uint32_t q)
+{
+	struct pollfd pfd = {.fd = g->guest_fds[q], .events = POLLOUT};
+	uint64_t one = 1;
+	ssize_t w;
+
+	if (pfd.fd < 0 || g->bell_bad[q])
+		return;
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)) {
+		g->bell_bad[q] = 1;
+		agent_glog(g, "queue pair %u: its doorbell eventfd is full; no longer rung\n", q);
+		return;
 	}
+	_bell_timer_set(p, BELL_WRITE_MS);
+	w = write(pfd.fd, &one, sizeof(one));
+	_bell_timer_set(p, 0);
+	if (w < 0 && errno != EAGAIN) {
+		g->bell_bad[q] = 1;
+		agent_glog(g, "queue pair %u: ringing its doorbell %s; no longer rung\n", q,
+			   errno == EINTR ? "blocked" : "failed");
+	}
+	g->qps[q].doorbells++;
+}
+
+/* The active list: guests a pass looks at. */
+static void _activate(struct poller *p, struct guest *g)
+{
+	g->anext = p->active;
+	p->active = g;
+}
+
+static void _deactivate(struct poller *p, struct guest *g)
+{
+	for (struct guest **pp = &p->active; *pp; pp = &(*pp)->anext) {
+		if (*pp == g) {
+			*pp = g->anext;
+			g->anext = NULL;
+			return;
+		}
+	}
+}
+
+static void _unpark(struct poller *p, struct guest *g, uint64_t now)
+{
+	if (!g->parked)
+		return;
+	g->parked = 0;
+	p->nr_parked--;
+	p->unparks++;
+	for (uint32_t q = 0; q < g->nr_qps; q++)
+		vtr_qp_wake_done(&g->qps[q].sq);
+	g->last_work = now;
+	_activate(p, g);
+}
+
+/*
+ * Parks an active guest: NEED_WAKEUP on every SQ, then a re-check. 1 if parked; 0 if work
+ * arrived meanwhile (flags withdrawn, it stays active). A guest without doorbells (plain)
+ * is never parked. The caller unlinks a parked guest from the active list.
+ */
+static int _park(struct poller *p, struct guest *g)
+{
+	int pending = 0;
+
+	if (g->plain)
+		return 0;
+	for (uint32_t q = 0; q < g->nr_qps && !g->broken; q++) {
+		/* Requests behind a full CQ (a guest that does not reap) do not keep us
+		 * awake; the guest's next publish rings (vtr_qp_host_announce_sleep). */
+		if (vtr_qp_host_announce_sleep(&g->qps[q]) != 0)
+			pending = 1;
+	}
+	if (pending) {
+		for (uint32_t q = 0; q < g->nr_qps; q++)
+			vtr_qp_wake_done(&g->qps[q].sq);
+		return 0;
+	}
+	g->parked = 1;
+	p->nr_parked++;
+	p->parks++;
+	return 1;
+}
+
+/* Parks every active guest idle for at least idle_tsc; returns 1 if one had work. */
+static int _park_idle(struct poller *p, uint64_t now, uint64_t idle_tsc)
+{
+	int pending = 0;
+
+	for (struct guest **pp = &p->active; *pp;) {
+		struct guest *g = *pp;
+
+		/* Signed: last_work may be a little after now (an unpark since now was read). */
+		if (g->plain || (int64_t)(now - g->last_work) < (int64_t)idle_tsc) {
+			pp = &g->anext;
+			continue;
+		}
+		if (_park(p, g)) {
+			*pp = g->anext;
+			g->anext = NULL;
+			continue;
+		}
+		pending = 1;
+		g->last_work = now;
+		pp = &g->anext;
+	}
+	return pending;
+}
+
+/* A parked guest that needs a look without having rung: a new guest process (epoch), or
+ * requests published (e.g. behind a CQ it has since reaped). The once-a-second sweep. */
+static void _sweep_parked(struct poller *p, uint64_t now)
+{
+	for (struct guest *g = p->guests; g; g = g->next) {
+		if (!g->parked)
+			continue;
+		int due = vshm_load_acquire(g->guest_epoch_word) != g->guest_epoch;
+		for (uint32_t q = 0; q < g->nr_qps && !due && !g->broken; q++)
+			due = vtr_qp_host_sq_ready(&g->qps[q]) != 0;
+		if (due)
+			_unpark(p, g, now);
+	}
+}
+
+/* Only the poller ever touched a guest's sessions and rings: it releases them. */
+static void _retire(struct poller *p, struct guest *g)
+{
+	p->gone_guests++;
+	p->gone_requests += g->stats.requests;
+	p->gone_errors += g->stats.errors;
+	if (g->parked) {
+		g->parked = 0;
+		p->nr_parked--;
+	} else {
+		_deactivate(p, g);
+	}
+	/* The guest holds its doorbell open: epoll would keep it until it closes it too. */
+	if (g->bell >= 0)
+		epoll_ctl(p->ep, EPOLL_CTL_DEL, g->bell, NULL);
 	guest_release_host_state(g);
-	agent_log("guest %u: gone (%llu requests served, %llu errors)\n", g->id,
-		  (unsigned long long)g->stats.requests, (unsigned long long)g->stats.errors);
+	agent_rlog(&p->rl, "guest %u: gone (%llu requests served, %llu errors)\n", g->id,
+		   (unsigned long long)g->stats.requests, (unsigned long long)g->stats.errors);
 	guest_destroy(g);
 }
 
@@ -101,14 +277,18 @@ static char *_stat_text(struct poller *p)
 		(unsigned long long)p->control_wakeups);
 	fprintf(f, "  retired_guests %llu requests %llu errors %llu\n", (unsigned long long)p->gone_guests,
 		(unsigned long long)p->gone_requests, (unsigned long long)p->gone_errors);
+	fprintf(f, "  parked_guests %u parks %llu unparks %llu\n", p->nr_parked,
+		(unsigned long long)p->parks, (unsigned long long)p->unparks);
 	for (struct guest *g = p->guests; g; g = g->next) {
 		uint64_t refused = 0;
 
 		for (int b = 1; b < VTR_BAD_MAX; b++)
 			refused += g->stats.bad[b];
-		fprintf(f, "  guest %u: requests %llu errors %llu refused %llu runtime_errors %llu broken %d\n",
+		fprintf(f, "  guest %u: requests %llu errors %llu refused %llu runtime_errors %llu broken %d "
+			   "parked %d\n",
 			g->id, (unsigned long long)g->stats.requests, (unsigned long long)g->stats.errors,
-			(unsigned long long)refused, (unsigned long long)(g->stats.errors - refused), g->broken);
+			(unsigned long long)refused, (unsigned long long)(g->stats.errors - refused), g->broken,
+			g->parked);
 		fprintf(f, "    refused_by_kind");
 		for (int b = 1; b < VTR_BAD_MAX; b++)
 			fprintf(f, " \"%s\" %llu", vtr_bad_str((enum vtr_bad)b),
@@ -123,16 +303,15 @@ static char *_stat_text(struct poller *p)
 			struct vtr_qp *qp = &g->qps[q];
 			/* The host's own view: SQ entries seen and not yet taken; CQ entries posted and
 			 * not yet reaped (the guest's index re-read now, as a pass would). */
-			uint32_t sq = qp->sq.cached - qp->sq.head;
-			int cq_free = g->broken ? -1 : _vtr_ring_free(&qp->cq, qp->cq.size);
+			uint32_t sq = vtr_qp_host_sq_seen(qp);
+			int cq_pending = g->broken ? -1 : vtr_qp_host_cq_pending(qp);
 			fprintf(f, "    qp %u: requests %llu errors %llu sq_pending %u sq_size %u ", q,
 				(unsigned long long)g->qstats[q].requests,
 				(unsigned long long)g->qstats[q].errors, sq, qp->sq.size);
-			if (cq_free < 0)
+			if (cq_pending < 0)
 				fprintf(f, "cq_pending ? cq_size %u\n", qp->cq.size);
 			else
-				fprintf(f, "cq_pending %u cq_size %u\n", qp->cq.size - (uint32_t)cq_free,
-					qp->cq.size);
+				fprintf(f, "cq_pending %d cq_size %u\n", cq_pending, qp->cq.size);
 		}
 	}
 	if (fclose(f)) {
@@ -140,6 +319,33 @@ static char *_stat_text(struct poller *p)
 		return NULL;
 	}
 	return text;
+}
+
+/* A new guest joins the lists and the epoll set; it starts active. */
+static int _take_guest(struct poller *p, struct guest *g)
+{
+	g->next = p->guests;
+	p->guests = g;
+	g->parked = 0;
+	g->last_work = __rdtsc();
+	_activate(p, g);
+	if (g->bell >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = g};
+		if (epoll_ctl(p->ep, EPOLL_CTL_ADD, g->bell, &ev) < 0) {
+			int e = errno;
+			/* Served anyway, never parked: it can't wake us. */
+			agent_log("guest %u: cannot watch its doorbell (%s); polled instead\n", g->id, strerror(e));
+			g->plain = 1;
+			return -e;
+		}
+	}
+	return 0;
+}
+
+int poller_take_guest(struct poller *p, struct guest *g)
+{
+	g->poller = p; /* poller_add sets it for guests handed over by the main thread */
+	return _take_guest(p, g);
 }
 
 static void _apply_handovers(struct poller *p)
@@ -154,10 +360,8 @@ static void _apply_handovers(struct poller *p)
 	 * the guests from there on. */
 	pthread_mutex_lock(&p->lock);
 	__atomic_store_n(&p->news, 0, __ATOMIC_RELAXED);
-	for (struct guest *g = p->add; g; g = g->hnext) {
-		g->next = p->guests;
-		p->guests = g;
-	}
+	for (struct guest *g = p->add; g; g = g->hnext)
+		_take_guest(p, g);
 	for (struct guest *g = p->remove; g; g = g->hnext) {
 		g->dnext = gone;
 		gone = g;
@@ -174,32 +378,39 @@ static void _apply_handovers(struct poller *p)
 				break;
 			}
 		}
-		_retire(g);
+		_retire(p, g);
 		pthread_mutex_lock(&p->lock);
 		p->nr_guests--;
 		pthread_mutex_unlock(&p->lock);
 	}
 	/* A stat request: answered after the hand-overs so the guest list is current. */
 	pthread_mutex_lock(&p->lock);
-	if (p->stat_req) {
-		free(p->stat_text);
-		p->stat_text = _stat_text(p);
-		if (!p->stat_text)
-			p->stat_text = strdup("poller: out of memory for the stat text\n");
-		p->stat_req = 0;
-		pthread_cond_broadcast(&p->stat_cv);
-	}
+	int asked = p->stat_req;
+	p->stat_req = 0;
 	pthread_mutex_unlock(&p->lock);
+	if (asked) {
+		/* Formatted outside the lock: the main thread never waits on it. */
+		char *text = _stat_text(p);
+		if (!text)
+			text = strdup("poller: out of memory for the stat text\n");
+		pthread_mutex_lock(&p->lock);
+		free(p->stat_text);
+		p->stat_text = text;
+		pthread_mutex_unlock(&p->lock);
+		uint64_t one = 1;
+		if (p->stat_notify >= 0 && write(p->stat_notify, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			agent_log("poller %d: cannot notify the main loop: %s\n", p->idx, strerror(errno));
+	}
 }
 
-/* One pass over every queue pair; returns the number of requests served. */
-static uint32_t _pass(struct poller *p)
+/* One pass over every active guest's queue pairs; returns the number of requests served. */
+uint32_t poller_pass(struct poller *p)
 {
 	struct vtr_sqe sqes[AGENT_TAKE_BUDGET];
 	struct vtr_cqe cqes[AGENT_TAKE_BUDGET];
 	uint32_t served = 0;
 
-	for (struct guest *g = p->guests; g; g = g->next) {
+	for (struct guest *g = p->active; g; g = g->anext) {
 		/* A VM's new guest process announces itself by writing a new guest_epoch: what
 		 * the previous one left is released and the queue pairs start afresh. */
 		uint64_t epoch = vshm_load_acquire(g->guest_epoch_word);
@@ -207,14 +418,14 @@ static uint32_t _pass(struct poller *p)
 			guest_reset(g, epoch);
 		if (g->broken)
 			continue;
+		uint32_t before = served;
 		for (uint32_t q = 0; q < g->nr_qps; q++) {
 			struct vtr_qp *qp = &g->qps[q];
 			int n = vtr_qp_host_take(qp, sqes, AGENT_TAKE_BUDGET);
 
 			if (n < 0) {
 				/* Indices that break the ring's invariant: stop serving, keep others. */
-				agent_log("guest %u: queue pair %u has corrupt ring indices; no longer served\n",
-					  g->id, q);
+				agent_glog(g, "queue pair %u has corrupt ring indices; no longer served\n", q);
 				g->broken = 1;
 				break;
 			}
@@ -229,106 +440,93 @@ static uint32_t _pass(struct poller *p)
 			g->qstats[q].requests += n > 0 ? (uint64_t)n : 0;
 			if (n > 0) {
 				vtr_qp_host_complete(qp, cqes, (uint32_t)n);
+				if (vtr_qp_host_guest_asleep(qp))
+					_ring_guest(p, g, q);
 				served += (uint32_t)n;
 			}
 		}
+		if (served != before)
+			g->last_work = __rdtsc();
 	}
 	return served;
 }
 
-/* Announces sleep on every SQ; 1 if work arrived meanwhile (flags withdrawn). */
-static int _announce(struct poller *p)
+/* A wake-up by the main thread (hand-over, stat, stop) or by a guest's doorbell. */
+static void _on_events(struct poller *p, const struct epoll_event *ev, int n, uint64_t now, int asleep)
 {
-	int pending = 0;
+	int woken = 0, control = 0, rung = 0;
 
-	for (struct guest *g = p->guests; g; g = g->next) {
-		for (uint32_t q = 0; q < g->nr_qps && !g->broken; q++) {
-			/* Requests behind a full CQ (a guest that does not reap) do not keep us
-			 * awake; the guest's next publish rings (vtr_qp_host_announce_sleep). */
-			if (vtr_qp_host_announce_sleep(&g->qps[q]) != 0)
-				pending = 1;
+	for (int i = 0; i < n; i++) {
+		struct guest *g = ev[i].data.ptr;
+
+		if (!g) {
+			uint64_t cnt;
+			/* Ours alone and non-blocking: reading it cannot block. */
+			if (read(p->ctl, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+				agent_log("poller %d: reading its control eventfd: %s\n", p->idx, strerror(errno));
+			control = 1;
+		} else {
+			_unpark(p, g, now);
+			rung = 1;
 		}
+		woken = 1;
 	}
-	if (pending)
-		for (struct guest *g = p->guests; g; g = g->next)
-			for (uint32_t q = 0; q < g->nr_qps; q++)
-				vtr_qp_wake_done(&g->qps[q].sq);
-	return pending;
+	/* A wake-up with a guest's doorbell in it counts as a doorbell wake-up. Doorbells
+	 * collected while awake unpark their guests but woke nobody. */
+	if (woken && asleep) {
+		p->stats.wakeups++;
+		p->control_wakeups += (uint64_t)(control && !rung);
+	}
 }
 
-static void _wake_done(struct poller *p)
+/* Collects doorbells and control wake-ups, waiting up to timeout_ns (0: just look). */
+static void _collect(struct poller *p, uint64_t timeout_ns, int asleep)
 {
-	for (struct guest *g = p->guests; g; g = g->next)
-		for (uint32_t q = 0; q < g->nr_qps; q++)
-			vtr_qp_wake_done(&g->qps[q].sq);
+	struct epoll_event ev[EP_EVENTS];
+	struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000ull),
+			      .tv_nsec = (long)(timeout_ns % 1000000000ull)};
+	int n;
+
+	do {
+		n = epoll_pwait2(p->ep, ev, EP_EVENTS, &ts, NULL);
+		if (n > 0)
+			_on_events(p, ev, n, __rdtsc(), asleep);
+		/* A full batch may leave more behind: look again without waiting (still the
+		 * same wake-up). */
+		asleep = 0;
+		ts.tv_sec = 0;
+		ts.tv_nsec = 0;
+	} while (n == EP_EVENTS);
+	if (n < 0 && errno != EINTR)
+		agent_log("poller %d: epoll_pwait2: %s\n", p->idx, strerror(errno));
 }
 
-/* A wake-up by the main thread (hand-over, stat, stop) rather than a guest's doorbell. */
-static void _count_wakeup(struct poller *p)
-{
-	p->stats.wakeups++;
-	if (__atomic_load_n(&p->news, __ATOMIC_ACQUIRE))
-		p->control_wakeups++;
-}
-
-static void _sleep_inner(struct poller *p, struct sleeper *s, uint64_t timeout_ns);
-
-static void _sleep(struct poller *p, struct sleeper *s, uint64_t timeout_ns)
+static void _sleep(struct poller *p, uint64_t timeout_ns)
 {
 	uint64_t t0 = _now_ns();
 
 	p->stats.sleeps++;
-	_sleep_inner(p, s, timeout_ns);
+	_collect(p, timeout_ns, 1);
 	p->asleep_ns += _now_ns() - t0;
-}
-
-static void _sleep_inner(struct poller *p, struct sleeper *s, uint64_t timeout_ns)
-{
-	if (s->use_uring) {
-		struct io_uring_cqe *cqe;
-		struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_ns / 1000000000ull),
-					       .tv_nsec = (long long)(timeout_ns % 1000000000ull)};
-		if (!s->armed) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
-			io_uring_prep_read(sqe, p->bell, &s->count, sizeof(s->count), 0);
-			io_uring_sqe_set_data64(sqe, 1);
-			s->armed = 1;
-		}
-		int ret = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
-		if (ret >= 0 || ret == -ETIME) {
-			unsigned head, seen = 0;
-			io_uring_for_each_cqe(&s->ring, head, cqe) {
-				if (cqe->user_data == 1) {
-					s->armed = 0;
-					_count_wakeup(p);
-				}
-				seen++;
-			}
-			io_uring_cq_advance(&s->ring, seen);
-		}
-		return;
-	}
-	struct pollfd pfd = {.fd = p->bell, .events = POLLIN};
-	int ms = (int)((timeout_ns + 999999) / 1000000);
-	if (poll(&pfd, 1, ms) > 0) {
-		uint64_t cnt;
-		if (read(p->bell, &cnt, sizeof(cnt)) == sizeof(cnt))
-			_count_wakeup(p);
-	}
 }
 
 static void *_poller_main(void *arg)
 {
 	struct poller *p = arg;
-	struct sleeper s = {0};
-	uint64_t spin = (uint64_t)((double)p->o->spin_us * _tsc_per_us());
-	uint64_t last_work = __rdtsc();
+	double tsc_us = _tsc_per_us();
+	uint64_t spin = (uint64_t)((double)p->o->spin_us * tsc_us);
+	uint64_t check = (uint64_t)(BELL_CHECK_US * tsc_us);
+	uint64_t sweep = (uint64_t)(SLEEP_TIMEOUT_MS * 1000.0 * tsc_us);
+	uint64_t last_work = __rdtsc(), last_check = last_work, last_sweep = last_work;
 	uint64_t plain_max = p->o->plain_poll_us * 1000ull;
 	uint64_t plain_first = PLAIN_FIRST_NS < plain_max ? PLAIN_FIRST_NS : plain_max;
 	uint64_t plain_ns = plain_first;
-	int ret;
 
 	p->start_ns = _now_ns();
+	int ret = _bell_timer_create(p);
+	if (ret)
+		agent_log("poller %d: no doorbell write timer (%s); a guest could block a write\n", p->idx,
+			  strerror(-ret));
 	if (p->cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -336,54 +534,72 @@ static void *_poller_main(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 			agent_log("poller %d: cannot pin to CPU %d; running unpinned\n", p->idx, p->cpu);
 	}
-	ret = io_uring_queue_init(8, &s.ring, 0);
-	s.use_uring = ret == 0;
-	if (ret)
-		agent_log("poller %d: io_uring unavailable (%s); sleeping in poll() instead\n", p->idx,
-			  strerror(-ret));
 	for (;;) {
 		_apply_handovers(p);
 		int stop = __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
-		uint32_t n = _pass(p);
+		/* The last pass looks at every guest, parked or not: whatever was queued when
+		 * the stop came is completed, doorbell or no doorbell. */
+		if (stop)
+			for (struct guest *g = p->guests; g; g = g->next)
+				_unpark(p, g, __rdtsc());
+		uint32_t n = poller_pass(p);
 		p->stats.passes++;
 		/* Stopping: what this pass took is completed; what a guest still queues is not
 		 * accepted (it sees the socket close), so a busy guest cannot hold us here. */
 		if (stop)
 			break;
+		uint64_t now = __rdtsc();
 		if (n) {
 			p->stats.busy_passes++;
-			last_work = __rdtsc();
+			last_work = now;
 			plain_ns = plain_first;
-			continue;
 		}
-		if (__rdtsc() - last_work < spin) {
+		/* Awake: now and then, parked guests that rang come back and idle ones park. With
+		 * nothing parked and one guest (the common case) this costs nothing. */
+		if (now - last_check >= check) {
+			last_check = now;
+			if (p->nr_parked)
+				_collect(p, 0, 0);
+			_park_idle(p, now, spin);
+			if (now - last_sweep >= sweep) {
+				last_sweep = now;
+				_sweep_parked(p, now);
+			}
+		}
+		if (n)
+			continue;
+		if (now - last_work < spin) {
 			_mm_pause();
 			continue;
 		}
-		if (_announce(p))
+		/* Every active guest that can ring is parked; work that arrived meanwhile keeps
+		 * its guest active and us awake. */
+		if (_park_idle(p, now, 0))
 			continue;
 		/* ivshmem-plain guests cannot ring: sleep briefly, longer and longer while idle,
-		 * up to --plain-poll-us. Otherwise only a doorbell or the heartbeat wakes us. */
-		int plain = 0;
-		for (struct guest *g = p->guests; g && !plain; g = g->next)
-			plain = g->plain;
-		_sleep(p, &s, plain ? plain_ns : SLEEP_TIMEOUT_MS * 1000000ull);
+		 * up to --plain-poll-us. Otherwise only a doorbell or the timeout wakes us. */
+		int plain = p->active != NULL;
+		_sleep(p, plain ? plain_ns : SLEEP_TIMEOUT_MS * 1000000ull);
 		if (plain && (plain_ns *= 2) > plain_max)
 			plain_ns = plain_max;
-		_wake_done(p);
-		last_work = __rdtsc();
+		now = __rdtsc();
+		if (now - last_sweep >= sweep) {
+			last_sweep = now;
+			_sweep_parked(p, now);
+		}
+		last_work = now;
 	}
 	/* Shutting down: everything in flight was served by the last passes. Guests handed
 	 * over at the last moment are taken in so that they are released too. */
 	_apply_handovers(p);
 	for (struct guest *g = p->guests; g;) {
 		struct guest *n = g->next;
-		_retire(g);
+		_retire(p, g);
 		g = n;
 	}
 	p->guests = NULL;
-	if (s.use_uring)
-		io_uring_queue_exit(&s.ring);
+	if (p->has_timer)
+		timer_delete(p->bell_timer);
 	return NULL;
 }
 
@@ -393,60 +609,77 @@ static void _handover_posted(struct poller *p)
 	__atomic_store_n(&p->news, 1, __ATOMIC_RELEASE);
 }
 
-static void _ring_bell(struct poller *p)
+/* The poller's own eventfd: non-blocking and never handed to a guest, so this cannot block. */
+static void _ring_ctl(struct poller *p)
 {
 	uint64_t one = 1;
-	if (write(p->bell, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		agent_log("poller %d: cannot ring its bell: %s\n", p->idx, strerror(errno));
+	if (write(p->ctl, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		agent_log("poller %d: cannot ring its control eventfd: %s\n", p->idx, strerror(errno));
 }
 
-int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu)
+int poller_init(struct poller *p, const struct agent_opts *o, int idx, int cpu, int stat_notify)
 {
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	int ret;
+
 	memset(p, 0, sizeof(*p));
 	p->idx = idx;
 	p->cpu = cpu;
 	p->o = o;
-	p->bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->bell < 0)
+	p->stat_notify = stat_notify;
+	p->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (p->ep < 0)
 		return -errno;
+	p->ctl = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->ctl < 0 || epoll_ctl(p->ep, EPOLL_CTL_ADD, p->ctl, &ev) < 0) {
+		ret = -errno;
+		if (p->ctl >= 0)
+			close(p->ctl);
+		close(p->ep);
+		return ret;
+	}
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->stat_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	int ret = pthread_create(&p->thread, NULL, _poller_main, p);
+	return 0;
+}
+
+void poller_fini(struct poller *p)
+{
+	close(p->ctl);
+	close(p->ep);
+	pthread_mutex_destroy(&p->lock);
+	free(p->stat_text);
+	p->stat_text = NULL;
+}
+
+int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu, int stat_notify)
+{
+	int ret = poller_init(p, o, idx, cpu, stat_notify);
+
+	if (ret)
+		return ret;
+	ret = pthread_create(&p->thread, NULL, _poller_main, p);
 	if (ret) {
-		close(p->bell);
+		poller_fini(p);
 		return -ret;
 	}
 	return 0;
 }
 
-char *poller_stat(struct poller *p, int timeout_ms)
+void poller_stat_ask(struct poller *p)
 {
-	struct timespec end;
-	char *text = NULL;
-	int ret = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += timeout_ms / 1000;
-	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&p->lock);
-	free(p->stat_text); /* a late answer to an earlier request that timed out */
+	free(p->stat_text); /* a late answer to an earlier request */
 	p->stat_text = NULL;
 	p->stat_req = 1;
 	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
-	_ring_bell(p);
+	_ring_ctl(p);
+}
+
+char *poller_stat_take(struct poller *p)
+{
 	pthread_mutex_lock(&p->lock);
-	while (!p->stat_text && ret != ETIMEDOUT)
-		ret = pthread_cond_timedwait(&p->stat_cv, &p->lock, &end);
-	text = p->stat_text;
+	char *text = p->stat_text;
 	p->stat_text = NULL;
 	pthread_mutex_unlock(&p->lock);
 	return text;
@@ -461,7 +694,7 @@ void poller_add(struct poller *p, struct guest *g)
 	p->nr_guests++;
 	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
-	_ring_bell(p);
+	_ring_ctl(p);
 }
 
 void poller_remove(struct poller *p, struct guest *g)
@@ -481,7 +714,7 @@ void poller_remove(struct poller *p, struct guest *g)
 	p->remove = g;
 	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
-	_ring_bell(p);
+	_ring_ctl(p);
 }
 
 void poller_stop(struct poller *p)
@@ -491,9 +724,7 @@ void poller_stop(struct poller *p)
 	_handover_posted(p);
 	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&p->lock);
-	_ring_bell(p);
+	_ring_ctl(p);
 	pthread_join(p->thread, NULL);
-	close(p->bell);
-	free(p->stat_text);
-	p->stat_text = NULL;
+	poller_fini(p);
 }

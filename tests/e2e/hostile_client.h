@@ -21,6 +21,21 @@ struct Hostile {
 	vshm_region *reg = nullptr;
 	vtr_qp qp{};
 	uint64_t pool_off = 0, pool_size = 0;
+	// The host's doorbell as this guest got it (the host peer's vector 0), or -1.
+	int HostBell() const
+	{
+		const vivs_peer *host = vivs_client_peer(&cli, 0);
+		return host ? host->fds[0] : -1;
+	}
+	// Attaches queue pair 0 again (after the host formatted it afresh: a reset).
+	bool Reattach()
+	{
+		const vshm_area *a;
+		void *mem = vshm_region_area(reg, VSHM_AREA_QP, 0, &a);
+		vtr_doorbell db{HostBell(), nullptr, 0};
+		return vtr_qp_attach(&qp, mem, a->size, a->param0, a->param1, VTR_QP_GUEST,
+				     cli.own_fds[0], &db) == 0;
+	}
 	bool Connect(const std::string &sock)
 	{
 		if (vivs_client_open(sock.c_str(), &cli, kConnectMs))

@@ -9,11 +9,12 @@
  * before and after the region and any access outside it is reported. The input is a
  * little program of guest actions (raw writes anywhere in the region, SQE pushes, requests
  * with argument tables, index changes, reaping) interleaved with poller passes that run
- * the host exactly as runtime/agent/poller.c does: vtr_qp_host_take, serve_request
- * (runtime/agent/serve.c: the real validator and dispatch into vaccel_genop, and serve_ml.c
- * for the torch ops' tensor records), then
- * vtr_qp_host_complete. The host attaches lazily, at the first action that is not a raw
- * write, so inputs can corrupt the ring indices or the header before it looks.
+ * the host's real code: poller_pass (runtime/agent/poller.c) with this guest on its active
+ * list, which checks the guest's epoch (a new one runs guest_reset), takes requests, serves
+ * them (serve.c: the real validator and dispatch into vaccel_genop, and serve_ml.c for
+ * the tensor records of the ML ops) and completes them.
+ * The host attaches lazily, at the first action that is not a raw write, so inputs can
+ * corrupt the ring indices or the header before it looks.
  *
  * Byte 0 of the input: bit 0 = attach from the shared header as an ivshmem BAR would be
  * attached (vshm_region_attach_mem: vshm_header_check on a possibly rewritten header),
@@ -50,8 +51,6 @@
 #define FZ_POOL "64:16,512:8,4k:4"
 #define FZ_MAX_CMDS 512 /* bounded work per input whatever its length */
 
-volatile int agent_verbose; /* serve.c's agent_dbg reads it; main.c is not linked */
-
 static struct {
 	void *pristine;          /* the region as the agent leaves it after guest_create */
 	uint64_t size;
@@ -60,6 +59,7 @@ static struct {
 	long log_sec;            /* serve.c's log rate limit, kept across inputs */
 	uint32_t log_count, log_dropped;
 	int trace;               /* FUZZ_TRACE: print every completion */
+	struct poller poller;    /* the real poller's state, without its thread */
 } fz;
 
 struct fz_run {
@@ -175,6 +175,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("out of memory");
 	memcpy(fz.pristine, vshm_region_base(r), fz.size);
 	vshm_region_close(r);
+	if (poller_init(&fz.poller, NULL, 0, -1, -1))
+		die("poller_init");
 	return 0;
 }
 
@@ -250,6 +252,7 @@ static void host_attach(struct fz_run *r, int from_header)
 	}
 	if (vshm_pool_ranges_init(&r->g.ranges, l))
 		return;
+	r->g.layout = l; /* guest_reset formats the queue pairs from it */
 	for (uint32_t i = 0; i < r->g.ranges.n; i++)
 		if (r->g.ranges.r[i].off < VSHM_HEADER_SIZE || r->g.ranges.r[i].end > fz.size)
 			die("pool range outside the region");
@@ -264,54 +267,48 @@ static void host_attach(struct fz_run *r, int from_header)
 		r->g.nr_qps++;
 	}
 	r->serve = 1;
+	fz.poller.o = &r->o;
+	if (poller_take_guest(&fz.poller, &r->g))
+		die("poller_take_guest");
 }
 
-/* One poller pass (runtime/agent/poller.c: _pass) over this guest. */
+/*
+ * One real poller pass (poller_pass) over this guest. Oracle: every request taken got
+ * exactly one completion (unless the pass reset the guest, which starts its rings afresh).
+ */
 static void host_pass(struct fz_run *r)
 {
-	struct vtr_sqe sqes[AGENT_TAKE_BUDGET];
-	struct vtr_cqe cqes[AGENT_TAKE_BUDGET];
 	struct guest *g = &r->g;
+	uint32_t sq0[AGENT_MAX_QPS], cq0[AGENT_MAX_QPS];
+	uint64_t epoch = g->guest_epoch;
 
 	if (!r->serve || g->broken)
 		return;
 	for (uint32_t q = 0; q < g->nr_qps; q++) {
-		struct vtr_qp *qp = &g->qps[q];
-		int n = vtr_qp_host_take(qp, sqes, AGENT_TAKE_BUDGET);
-
-		if (n < 0) {
-			g->broken = 1;
-			break;
-		}
-		if ((uint32_t)n > AGENT_TAKE_BUDGET)
+		sq0[q] = g->qps[q].sq.head;
+		cq0[q] = g->qps[q].cq.head;
+	}
+	(void)poller_pass(&fz.poller);
+	if (g->guest_epoch != epoch || g->broken)
+		return;
+	for (uint32_t q = 0; q < g->nr_qps; q++) {
+		uint32_t took = g->qps[q].sq.head - sq0[q], posted = g->qps[q].cq.head - cq0[q];
+		if (took > AGENT_TAKE_BUDGET)
 			die("took more than the budget");
-		for (int i = 0; i < n; i++) {
-			cqes[i].user_data = sqes[i].user_data;
-			cqes[i].res = serve_request(g, &r->o, &sqes[i]);
-			cqes[i].flags = 0;
-			if (fz.trace)
-				fprintf(stderr, "host_fuzz: qp %u opcode %u op %u user_data %llu -> %d\n", q,
-					sqes[i].opcode, sqes[i].op, (unsigned long long)sqes[i].user_data,
-					cqes[i].res);
-		}
-		/* Room was reserved by the take: a short push would lose completions. */
-		if (n > 0 && vtr_qp_host_complete(qp, cqes, (uint32_t)n) != n)
+		if (took != posted)
 			die("a taken request did not get its completion");
 	}
 }
 
-/* The poller's sleep announcement and wake-up (poller.c: _announce, _wake_done). */
+/* The poller's sleep announcement (poller.c: _park) and its wake-up (_unpark). */
 static void host_announce(struct fz_run *r)
 {
 	struct guest *g = &r->g;
 
 	if (!r->serve)
 		return;
-	for (uint32_t q = 0; q < g->nr_qps && !g->broken; q++) {
-		if (_vtr_ring_free(&g->qps[q].cq, 1) == 0)
-			continue;
-		(void)vtr_qp_announce_sleep(&g->qps[q].sq);
-	}
+	for (uint32_t q = 0; q < g->nr_qps && !g->broken; q++)
+		(void)vtr_qp_host_announce_sleep(&g->qps[q]);
 	for (uint32_t q = 0; q < g->nr_qps; q++)
 		vtr_qp_wake_done(&g->qps[q].sq);
 }
@@ -476,6 +473,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The agent's guest (guest.c: guest_create) without a socket. */
 	r->g.id = 1;
 	r->g.sock = -1;
+	r->g.bell = -1;
+	r->g.guest_epoch_word = &((struct vshm_header *)fz.mem)->guest_epoch;
+	r->g.guest_epoch = *r->g.guest_epoch_word;
 	r->g.base = fz.mem;
 	r->g.max_sess = 4;
 	r->g.max_res = 4;
@@ -498,6 +498,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.log_sec = r->g.log_sec;
 	fz.log_count = r->g.log_count;
 	fz.log_dropped = r->g.log_dropped;
+	fz.poller.guests = fz.poller.active = NULL;
 	vshm_region_close(r->attached);
 	free(r);
 	return 0;

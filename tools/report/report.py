@@ -92,10 +92,20 @@ ROWS = [
      "infer.copy_4m_us", None, "base/ours", None),
     ("idle agent CPU", "agent.idle_cpu_pct", "% of a core", None, None, None, None,
      ("<", 1, "value")),
+    ("connect + handshake + first noop p50", "mt.connect_p50_us", "us", None, None, None, None,
+     ("<=", 1000, "value")),
+    ("connect + handshake + first noop p99", "mt.connect_p99_us", "us", None, None, None, None,
+     None),
+    ("256 idle guests: memory", "mt.idle256_mib", "MiB", None, None, None, None,
+     ("<=", 512, "value")),
+    ("256 idle guests: agent CPU", "mt.idle256_cpu_pct", "% of a core", None, None, None, None,
+     ("<", 1, "value")),
+    ("noop p50 among 256 idle guests", "mt.noop_p50_idle256_us", "us", "alone",
+     "mt.noop_p50_alone_us", "mt.noop_idle256_vs_alone_ratio", "ours/base", ("<=", 1.2, "ratio")),
 ]
 
 UNITS = [("_ns", "ns"), ("_us", "us"), ("_ms", "ms"), ("_mops", "Mops/s"), ("_gflops", "GFLOP/s"),
-         ("_pct", "%"), ("_ratio", "x"), ("_kb", "KiB")]
+         ("_pct", "%"), ("_ratio", "x"), ("_kb", "KiB"), ("_mib", "MiB")]
 
 
 def unit_of(key):

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vaccel-agent's command line: --help and the options into struct agent_opts. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/agent/agent.h"
+
+void agent_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vaccel-agent [options]\n"
+		"The host agent of vAccel's shared-memory transport: an ivshmem server that gives each\n"
+		"guest (a local process or a QEMU ivshmem-doorbell device) its own region and serves its\n"
+		"requests on this host's plugins.\n"
+		"  -s, --socket PATH        unix socket to listen on (default $VACCEL_SHM_SOCKET or\n"
+		"                           /tmp/vaccel-agent.sock)\n"
+		"  -p, --plugins LIST       host plugins, ':'-separated (default $VACCEL_PLUGINS)\n"
+		"      --cpus LIST          CPUs of the poller threads, one poller each (default 0)\n"
+		"      --qps N              queue pairs per guest (default 8, max %u)\n"
+		"      --sq-entries N       submission ring entries (default 256)\n"
+		"      --cq-entries N       completion ring entries = in-flight limit (default 256)\n"
+		"      --pool SPEC          buffer pool classes, SIZE:COUNT,... (default %s)\n"
+		"      --spin-us N          poller busy-polls this long before it sleeps (default 50)\n"
+		"      --region-dir DIR     file-backed regions in DIR (for QEMU memory-backend-file)\n"
+		"      --plain-region FILE  serve a region in FILE for a VM with ivshmem-plain (QEMU maps\n"
+		"                           it with memory-backend-file,share=on): no socket, no\n"
+		"                           doorbells, the poller polls it. Created if missing, reused\n"
+		"                           in place if it exists. Repeat for more VMs (up to 8)\n"
+		"      --plain-poll-us N    longest sleep between polls of plain regions when idle\n"
+		"                           (default 10000; the first sleeps are 50 us)\n"
+		"      --huge               back regions with huge pages when available\n"
+		"      --exec-allow PATHS   ':'-separated libraries or folders vaccel_exec may load\n"
+		"                           (default: none, vaccel_exec is refused)\n"
+		"      --allow-guest-code   let exec_with_resource run libraries shipped by a guest\n"
+		"      --max-guests N       guests connected at once (default 1024)\n"
+		"      --max-sessions N     per guest (default 64)\n"
+		"      --max-resources N    per guest (default 64)\n"
+		"      --max-resource-mb N  bytes of resources per guest (default 256)\n"
+		"      --max-handshakes N   new clients taken per turn of the main loop (default 32)\n"
+		"  -v, --verbose            log refused requests\n"
+		"  -h, --help\n"
+		"SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.\n"
+		"The agent also listens on PATH.ctl, where `vaccel-agent stat --socket PATH` asks for\n"
+		"its live state (see `vaccel-agent stat --help`).\n",
+		AGENT_MAX_QPS, VSHM_POOL_DEFAULT_SPEC);
+}
+
+static int _num(const char *s, const char *flag, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+
+	if (errno || *end || end == s || v < lo || v > hi) {
+		fprintf(stderr, "vaccel-agent: %s wants a number from %ld to %ld, got '%s'\n", flag, lo, hi, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* 0: run; 1: --help was printed; -1: a bad option (said on stderr). */
+int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
+{
+	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
+	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL, O_MAXHS };
+	static const struct option lo[] = {
+		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
+		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
+		{"sq-entries", required_argument, 0, O_SQ}, {"cq-entries", required_argument, 0, O_CQ},
+		{"pool", required_argument, 0, O_POOL}, {"spin-us", required_argument, 0, O_SPIN},
+		{"region-dir", required_argument, 0, O_RDIR}, {"huge", no_argument, 0, O_HUGE},
+		{"exec-allow", required_argument, 0, O_EXEC}, {"allow-guest-code", no_argument, 0, O_GCODE},
+		{"max-guests", required_argument, 0, O_MAXG}, {"max-sessions", required_argument, 0, O_MAXS},
+		{"max-resources", required_argument, 0, O_MAXR},
+		{"max-resource-mb", required_argument, 0, O_MAXRB},
+		{"plain-region", required_argument, 0, O_PLAIN},
+		{"plain-poll-us", required_argument, 0, O_PLAINPOLL},
+		{"max-handshakes", required_argument, 0, O_MAXHS},
+		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+	};
+	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
+	long v;
+	int c;
+
+	*o = (struct agent_opts){
+		.socket_path = env_sock && *env_sock ? env_sock : "/tmp/vaccel-agent.sock",
+		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
+		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 1024, .max_handshakes = 32,
+		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
+		.plain_poll_us = 10000,
+	};
+	opterr = 0; /* one line of our own for a bad flag */
+	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket_path = optarg; break;
+		case 'p': o->plugins = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'h': agent_usage(stdout); return 1;
+		case O_CPUS: {
+			char *save, *dup = strdup(optarg), *tok;
+			o->nr_pollers = 0;
+			for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (o->nr_pollers == 16 || _num(tok, "--cpus", -1, 4095, &v)) {
+					free(dup);
+					return -1;
+				}
+				o->cpus[o->nr_pollers++] = (int)v;
+			}
+			free(dup);
+			if (!o->nr_pollers) {
+				fprintf(stderr, "vaccel-agent: --cpus wants a list like 0 or 0,1\n");
+				return -1;
+			}
+			break;
+		}
+		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
+		case O_SQ:
+		case O_CQ:
+			if (_num(optarg, c == O_SQ ? "--sq-entries" : "--cq-entries", 2, 1 << 16, &v))
+				return -1;
+			if (v & (v - 1)) {
+				fprintf(stderr, "vaccel-agent: ring entries must be a power of two, got %ld\n", v);
+				return -1;
+			}
+			*(c == O_SQ ? &o->sq_entries : &o->cq_entries) = (uint32_t)v;
+			break;
+		case O_POOL: o->pool_spec = optarg; break;
+		case O_SPIN: if (_num(optarg, "--spin-us", 0, 10000000, &v)) return -1; o->spin_us = (uint64_t)v; break;
+		case O_RDIR: o->region_dir = optarg; break;
+		case O_PLAIN:
+			if (o->nr_plain == 8 || !*optarg) {
+				fprintf(stderr, "vaccel-agent: --plain-region wants a file path (at most 8)\n");
+				return -1;
+			}
+			o->plain_regions[o->nr_plain++] = optarg;
+			break;
+		case O_PLAINPOLL: if (_num(optarg, "--plain-poll-us", 1, 1000000, &v)) return -1; o->plain_poll_us = (uint64_t)v; break;
+		case O_HUGE: o->huge = 1; break;
+		case O_EXEC: o->exec_allow = optarg; break;
+		case O_GCODE: o->allow_guest_code = 1; break;
+		case O_MAXG: if (_num(optarg, "--max-guests", 1, AGENT_MAX_CLIENTS - 8, &v)) return -1; o->max_guests = (uint32_t)v; break;
+		case O_MAXHS: if (_num(optarg, "--max-handshakes", 1, 1024, &v)) return -1; o->max_handshakes = (uint32_t)v; break;
+		case O_MAXS: if (_num(optarg, "--max-sessions", 1, 65536, &v)) return -1; o->max_sessions = (uint32_t)v; break;
+		case O_MAXR: if (_num(optarg, "--max-resources", 1, 65536, &v)) return -1; o->max_resources = (uint32_t)v; break;
+		case O_MAXRB: if (_num(optarg, "--max-resource-mb", 1, 1 << 20, &v)) return -1; o->max_resource_bytes = (uint64_t)v << 20; break;
+		default:
+			fprintf(stderr, "vaccel-agent: unknown option or missing value: '%s' (see --help)\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vaccel-agent: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
