@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 
 	char agent[4096], shm[4096], exec[4096], blas[4096], touch[4096], plugins[12300], bt[16];
 	if (bench_runfile("runtime/agent/vaccel-agent", agent, sizeof(agent)) ||
-	    bench_runfile("backends/shm/libvaccel-shm.so", shm, sizeof(shm)) ||
+	    bench_runfile("backends/remote/libvaccel-shm.so", shm, sizeof(shm)) ||
 	    bench_runfile("backends/exec/libvaccel-exec.so", exec, sizeof(exec)) ||
 	    bench_runfile("backends/blas/libvaccel-blas.so", blas, sizeof(blas)) ||
 	    bench_runfile("perf/bulk/libbulk_touch.so", touch, sizeof(touch)))

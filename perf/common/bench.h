@@ -68,7 +68,7 @@ double bench_min(const double *v, size_t n);
 double bench_max(const double *v, size_t n);
 
 /*
- * Absolute path of a file of this workspace's runfiles (e.g. "backends/shm/libvaccel-shm.so"):
+ * Absolute path of a file of this workspace's runfiles (e.g. "backends/remote/libvaccel-shm.so"):
  * the working directory (bazel run starts there), $RUNFILES_DIR, then <exe>.runfiles.
  * 0 or -ENOENT.
  */

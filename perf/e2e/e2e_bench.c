@@ -433,7 +433,7 @@ int main(int argc, char **argv)
 
 	char agent[4096], shm[4096], noop[4096], blas[4096], plugins[12300], bt[16];
 	if (bench_runfile("runtime/agent/vaccel-agent", agent, sizeof(agent)) ||
-	    bench_runfile("backends/shm/libvaccel-shm.so", shm, sizeof(shm)) ||
+	    bench_runfile("backends/remote/libvaccel-shm.so", shm, sizeof(shm)) ||
 	    bench_runfile("backends/noop/libvaccel-noop.so", noop, sizeof(noop)) ||
 	    bench_runfile("backends/blas/libvaccel-blas.so", blas, sizeof(blas)))
 		die("cannot find the agent and plugins in the runfiles (run it with bazel run)");

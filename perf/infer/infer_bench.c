@@ -316,7 +316,7 @@ int main(int argc, char **argv)
 
 	char agent[4096], shm[4096], torch[4096], plugins[8300], thr[16];
 	if (bench_runfile("runtime/agent/vaccel-agent", agent, sizeof(agent)) ||
-	    bench_runfile("backends/shm/libvaccel-shm.so", shm, sizeof(shm)) ||
+	    bench_runfile("backends/remote/libvaccel-shm.so", shm, sizeof(shm)) ||
 	    bench_runfile("backends/torch/libvaccel-torch.so", torch, sizeof(torch)))
 		die("cannot find the agent and the plugins in the runfiles (run it with bazel run)");
 	snprintf(thr, sizeof(thr), "%d", c.threads);

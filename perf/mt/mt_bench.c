@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 
 	char agent[4096], shm[4096], noop[4096], cpus[16];
 	if (bench_runfile("runtime/agent/vaccel-agent", agent, sizeof(agent)) ||
-	    bench_runfile("backends/shm/libvaccel-shm.so", shm, sizeof(shm)) ||
+	    bench_runfile("backends/remote/libvaccel-shm.so", shm, sizeof(shm)) ||
 	    bench_runfile("backends/noop/libvaccel-noop.so", noop, sizeof(noop)))
 		bench_die("cannot find the agent and plugins in the runfiles (run it with bazel run)");
 	/* Every idle guest holds about twenty fds here. */

@@ -443,7 +443,7 @@ static long parse_num(const char *s, const char *flag, long lo, long hi)
 static void find_files(struct cfg *c)
 {
 	if (bench_runfile("runtime/agent/vaccel-agent", c->agent, sizeof(c->agent)) ||
-	    bench_runfile("backends/shm/libvaccel-shm.so", c->shm, sizeof(c->shm)) ||
+	    bench_runfile("backends/remote/libvaccel-shm.so", c->shm, sizeof(c->shm)) ||
 	    bench_runfile("backends/noop/libvaccel-noop.so", c->noop, sizeof(c->noop)) ||
 	    bench_runfile("backends/blas/libvaccel-blas.so", c->blas, sizeof(c->blas)) ||
 	    bench_runfile("backends/exec/libvaccel-exec.so", c->exec, sizeof(c->exec)) ||

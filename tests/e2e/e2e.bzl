@@ -3,7 +3,7 @@
 # Paths of the runfiles, as environment variables the tests read (agent_util.h: Runfile).
 E2E_ENV = {
     "AGENT": "$(rootpath //runtime/agent:vaccel-agent)",
-    "PLUGIN_SHM": "$(rootpath //backends/shm:libvaccel-shm.so)",
+    "PLUGIN_SHM": "$(rootpath //backends/remote:libvaccel-shm.so)",
     "PLUGIN_BLAS": "$(rootpath //backends/blas:libvaccel-blas.so)",
     "PLUGIN_EXEC": "$(rootpath //backends/exec:libvaccel-exec.so)",
     "PLUGIN_NOOP": "$(rootpath //backends/noop:libvaccel-noop.so)",
@@ -14,7 +14,7 @@ E2E_ENV = {
 E2E_DATA = [
     ":guest_prog",
     "//runtime/agent:vaccel-agent",
-    "//backends/shm:libvaccel-shm.so",
+    "//backends/remote:libvaccel-shm.so",
     "//backends/blas:libvaccel-blas.so",
     "//backends/exec:libvaccel-exec.so",
     "//backends/noop:libvaccel-noop.so",

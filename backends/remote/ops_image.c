@@ -7,7 +7,7 @@
  */
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 static int _image(struct vaccel_session *sess, vaccel_op_type_t op, const void *img,
 		  size_t len_img, unsigned char *out_imgname, size_t len_out_imgname,

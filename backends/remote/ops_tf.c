@@ -10,7 +10,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 static void _tf_clear(void *outs, uint32_t i)
 {

@@ -2,7 +2,7 @@
 /* opencv across the transport: its arguments are already a genop layout (read, write). */
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 int shm_opencv(struct vaccel_session *sess, struct vaccel_arg *read, size_t nr_read,
 	       struct vaccel_arg *write, size_t nr_write)

@@ -9,7 +9,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn_state.h"
+#include "backends/remote/conn_state.h"
 
 /* 1 if the agent's end of the socket is closed (it exited or was killed). */
 static int _host_gone(void)

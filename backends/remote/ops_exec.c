@@ -9,7 +9,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 /* Forwards a genop-shaped call: in[] and out[] are the op's arguments after the op type. */
 int shm_forward(struct vaccel_session *sess, vaccel_op_type_t op, struct vtr_io *in,

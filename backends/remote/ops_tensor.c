@@ -11,7 +11,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 int shm_tensor_record(uint32_t dtype, int64_t nr_dims, const void *dims, int dims32, void *data,
 		      size_t size, struct vtr_tensor *r, struct vtr_io *io)

@@ -9,7 +9,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 _Static_assert(SHM_SUBMIT_WAIT == VACCEL_ASYNC_WAIT && SHM_SUBMIT_MORE == VACCEL_ASYNC_MORE,
 	       "asynchronous flags pass to shm_submit unchanged");

@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "backends/shm/conn.h"
+#include "backends/remote/conn.h"
 #include "shm/barrier.h"
 #include "shm/region.h"
 #include "transport/client.h"

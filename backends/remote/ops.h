@@ -9,7 +9,7 @@
  *   ops_torch.c  torch model load/run and sgemm; ops_tf.c tf and tflite load/run/unload
  *   ops_image.c  the five image ops: image bytes in, names and text out (genop layout)
  *   ops_fpga.c   the four FPGA ops, ops_minmax.c minmax, ops_opencv.c opencv (genop layout)
- * Sessions, resources, noop and the ops table are shm_plugin.c. Functions return vAccel's
+ * Sessions, resources, noop and the ops table are plugin.c. Functions return vAccel's
  * codes (VACCEL_OK or a positive VACCEL_E*).
  */
 #ifndef SHM_OPS_H
@@ -19,7 +19,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn.h"
+#include "backends/remote/conn.h"
 #include "shm/pool.h"
 #include "transport/tensor.h"
 

@@ -7,7 +7,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 /* Bytes a row-major rows x cols float matrix with leading dimension ld spans. */
 static size_t _mat_bytes(long long rows, long long cols, long long ld)

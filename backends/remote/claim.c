@@ -10,7 +10,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn_state.h"
+#include "backends/remote/conn_state.h"
 
 void shm_qp_thread_exit(void *arg)
 {

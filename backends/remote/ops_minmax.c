@@ -3,7 +3,7 @@
  * write [outdata, min, max]. */
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 int shm_minmax(struct vaccel_session *sess, const double *indata, int ndata, int low_threshold,
 	       int high_threshold, double *outdata, double *min, double *max)

@@ -19,7 +19,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn.h"
+#include "backends/remote/conn.h"
 #include "shm/pool.h"
 
 /*

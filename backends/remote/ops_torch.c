@@ -9,7 +9,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 static int _record(const struct vaccel_torch_tensor *t, struct vtr_tensor *r, struct vtr_io *io)
 {

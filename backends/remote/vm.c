@@ -16,7 +16,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn_state.h"
+#include "backends/remote/conn_state.h"
 
 #define HOST_STALE_MS 3000   /* a heartbeat unchanged this long means the agent is gone */
 #define BADMSG_RETRY_MS 1000 /* how long a region without magic may be initialising */

@@ -9,7 +9,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn_state.h"
+#include "backends/remote/conn_state.h"
 
 /* Completions are reaped straight into the caller's array and their res mapped in place. */
 _Static_assert(sizeof(struct vtr_completion) == sizeof(struct vaccel_completion) &&

@@ -5,7 +5,7 @@
  */
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 int shm_fpga_arraycopy(struct vaccel_session *sess, int a[], int out_a[], size_t len_a)
 {

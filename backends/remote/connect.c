@@ -12,7 +12,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/conn_state.h"
+#include "backends/remote/conn_state.h"
 #include "shm/pool.h"
 #include "transport/wait.h"
 

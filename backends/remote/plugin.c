@@ -18,7 +18,7 @@
 
 #include <vaccel.h>
 
-#include "backends/shm/ops.h"
+#include "backends/remote/ops.h"
 
 static int shm_session_init(struct vaccel_session *sess, uint32_t flags)
 {
