@@ -94,10 +94,10 @@ static int _open_backing(const struct vshm_opts *o, struct vshm_region *r, uint6
 
 	switch (o->backing) {
 	case VSHM_BACK_MEMFD:
-		fd = memfd_create(name, MFD_CLOEXEC);
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		break;
 	case VSHM_BACK_HUGE_MEMFD:
-		fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB);
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
 		r->huge = 1;
 		break;
 	case VSHM_BACK_FILE: {
@@ -182,6 +182,15 @@ static int _create(const struct vshm_opts *o, const struct vshm_layout *l,
 		ret = -errno;
 		_vshm_err_set(err, "cannot size region to %llu bytes: %s",
 			      (unsigned long long)size, strerror(-ret));
+		goto err;
+	}
+	/* The guest holds this fd: a guest that shrank the memfd would make every host access
+	 * to its region raise SIGBUS and kill the agent with all its guests. Sealed, the size
+	 * can never change again. (A --region-dir file cannot be sealed: see the README.) */
+	if (o->backing != VSHM_BACK_FILE &&
+	    fcntl(r->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		ret = -errno;
+		_vshm_err_set(err, "cannot seal the region's size: %s", strerror(-ret));
 		goto err;
 	}
 	r->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);

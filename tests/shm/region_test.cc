@@ -56,6 +56,22 @@ TEST(Region, CreateThenAttachByFdSeesSameLayout)
 	vshm_region_close(r);
 }
 
+TEST(Region, MemfdSizeIsSealed)
+{
+	// A peer holding the fd must not be able to shrink it under the creator (SIGBUS on
+	// the next access) or grow it.
+	vshm_region *r = MakeRegion();
+	ASSERT_NE(r, nullptr);
+	int fd = vshm_region_fd(r);
+	EXPECT_EQ(ftruncate(fd, 0), -1);
+	EXPECT_EQ(errno, EPERM);
+	EXPECT_EQ(ftruncate(fd, (off_t)vshm_region_size(r) * 2), -1);
+	EXPECT_EQ(errno, EPERM);
+	EXPECT_EQ(fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	vshm_region_close(r);
+}
+
 TEST(Region, FileBackedRegionAttachByPathAndUnlinkOnClose)
 {
 	const char *tmp = getenv("TEST_TMPDIR");
