@@ -83,10 +83,16 @@ bool _vaccel_type(c10::ScalarType s, enum vaccel_torch_data_type *out)
 	}
 }
 
-// A tensor over t's data (no copy). The description must be consistent:
-// known dtype, 0 <= nr_dims <= kMaxDims, dims >= 0, and the product of dims
-// times the element size, computed without overflow, equal to t->size.
-int _wrap(const struct vaccel_torch_tensor *t, int i, at::Tensor *out)
+// A tensor over t's data: a view (copy == false) or a private copy. The
+// description must be consistent: known dtype, 0 <= nr_dims <= kMaxDims,
+// dims >= 0, and the product of dims times the element size, computed
+// without overflow, equal to t->size.
+// On the agent t->data lies in a guest's shared pool, which the guest may
+// rewrite at any time. A model's operators may read an input twice and trust
+// the first read (bincount sizes its output from max(x), then indexes it with
+// x): model runs take a private copy, so only plain reads (sgemm) use a view.
+int _wrap(const struct vaccel_torch_tensor *t, int i, at::Tensor *out,
+	  bool copy)
 {
 	c10::ScalarType st;
 	int dtype;
@@ -126,8 +132,12 @@ int _wrap(const struct vaccel_torch_tensor *t, int i, at::Tensor *out)
 	}
 	std::vector<int64_t> dims(t->dims, t->dims + t->nr_dims);
 	auto opts = at::TensorOptions().dtype(st);
-	*out = bytes ? torch::from_blob(t->data, dims, opts)
-		     : torch::empty(dims, opts);
+	if (!bytes)
+		*out = torch::empty(dims, opts);
+	else if (copy)
+		*out = torch::from_blob(t->data, dims, opts).clone();
+	else
+		*out = torch::from_blob(t->data, dims, opts);
 	return 0;
 }
 
@@ -314,7 +324,7 @@ extern "C" int ltorch_model_run(struct vaccel_session *sess,
 		std::vector<c10::IValue> args;
 		for (int i = 0; i < nr_inputs; i++) {
 			at::Tensor t;
-			int r = _wrap(inputs[i], i, &t);
+			int r = _wrap(inputs[i], i, &t, true);
 			if (r)
 				return r;
 			args.emplace_back(std::move(t));
@@ -365,7 +375,7 @@ extern "C" int ltorch_sgemm(const struct vaccel_torch_tensor *a,
 		const int64_t rows[3] = { m, k, m }, cols[3] = { k, n, n };
 		at::Tensor t[3];
 		for (int i = 0; i < 3; i++) {
-			int r = _wrap(in[i], i, &t[i]);
+			int r = _wrap(in[i], i, &t[i], false);
 			if (r)
 				return r;
 			if (t[i].scalar_type() != at::kFloat ||

@@ -86,6 +86,15 @@ def forward(self, x):
 )").save(path);
 }
 
+void SaveInPlace(const std::string &path)
+{
+	Make("InPlace", R"(
+def forward(self, x):
+    x.add_(1.0)
+    return x * 1.0
+)").save(path);
+}
+
 void SaveSlice(const std::string &path)
 {
 	Make("Slice", R"(

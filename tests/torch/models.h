@@ -36,6 +36,9 @@ void SaveAllTypes(const std::string &path);
 // x -> x.double(): a result dtype vaccel tensors cannot carry.
 void SaveDouble(const std::string &path);
 void SaveSlice(const std::string &path);
+// x -> x + 1, by adding to x in place first: shows whether the model got the
+// caller's buffer or a private copy of it.
+void SaveInPlace(const std::string &path);
 
 } // namespace torch_models
 #endif

@@ -120,6 +120,24 @@ TEST_F(TorchPlugin, SmallModelBitExact)
 	Free(&out);
 }
 
+TEST_F(TorchPlugin, ModelRunsOnAPrivateCopyOfItsInputs)
+{
+	// Over the transport the input lies in the guest's pool, which the guest
+	// can rewrite while the model runs; operators that read an input twice
+	// must see one value. The model adds to its input in place: the caller's
+	// buffer must not change.
+	std::string path = TmpPath("inplace.pt");
+	torch_models::SaveInPlace(path);
+	auto *model = Model(path);
+	at::Tensor x = torch::ones({ 2, 3 });
+	std::vector<struct vaccel_torch_tensor *> out;
+	ASSERT_EQ(Run(model, { x }, &out, 1), VACCEL_OK);
+	EXPECT_TRUE(x.equal(torch::ones({ 2, 3 })))
+		<< "the model wrote into the caller's input";
+	EXPECT_TRUE(SameTensor(torch::full({ 2, 3 }, 2.0f), out[0]));
+	Free(&out);
+}
+
 TEST_F(TorchPlugin, CnnBitExactWithoutExplicitLoad)
 {
 	std::string path = TmpPath("cnn.pt");
