@@ -5,6 +5,8 @@
 //          struct vaccel_arg *out, size_t nr_out).
 // A library or symbol that cannot be found is an error, never a crash.
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <link.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -61,6 +63,59 @@ static int exec_is_function(const struct link_map *lm, void *p)
 	return q.exec;
 }
 
+static int exec_name_cb(struct dl_phdr_info *pi, size_t size, void *data)
+{
+	(void)size;
+	return pi->dlpi_name && !strcmp(pi->dlpi_name, (const char *)data);
+}
+
+/* 1 if an object named path is loaded (dlopen would hand it back without opening path). */
+static int exec_name_loaded(const char *path)
+{
+	return dl_iterate_phdr(exec_name_cb, (void *)path) != 0;
+}
+
+#define EXEC_FD_PREFIX "/proc/self/fd/"
+
+/*
+ * A library opened by its /proc/self/fd/N name (the agent's allowed file, a memfd) whose
+ * earlier holder of that name is still loaded (-z nodelete, unique symbols): dlopen would
+ * match the name and return the old library, perhaps another guest's. The fd is then
+ * duplicated to a number whose name is free; *dup_fd is that fd (the caller closes it) and
+ * buf its path. Returns the path to open, or NULL if no free name was found. With
+ * exec_dl_lock held.
+ */
+static const char *exec_fresh_name(const char *lib, char *buf, size_t n, int *dup_fd)
+{
+	int held[16], nheld = 0;
+	const char *ret = NULL;
+	char *end;
+	long fd;
+
+	*dup_fd = -1;
+	if (strncmp(lib, EXEC_FD_PREFIX, strlen(EXEC_FD_PREFIX)) || !exec_name_loaded(lib))
+		return lib;
+	fd = strtol(lib + strlen(EXEC_FD_PREFIX), &end, 10);
+	if (*end || fd < 0 || fd > INT32_MAX)
+		return NULL;
+	while (nheld < (int)(sizeof(held) / sizeof(held[0]))) {
+		int d = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
+
+		if (d < 0)
+			break;
+		snprintf(buf, n, EXEC_FD_PREFIX "%d", d);
+		if (!exec_name_loaded(buf)) {
+			*dup_fd = d;
+			ret = buf;
+			break;
+		}
+		held[nheld++] = d; /* keep it, so the next dup gets another number */
+	}
+	while (nheld)
+		close(held[--nheld]);
+	return ret;
+}
+
 /* Open, find, call, close. Each call opens the library afresh, as upstream
  * does, so a rebuilt library is picked up and nothing is cached per
  * session. */
@@ -68,8 +123,19 @@ static int exec_call(struct vaccel_session *sess, const char *lib,
 		     const char *sym, struct vaccel_arg *read, size_t nr_read,
 		     struct vaccel_arg *write, size_t nr_write)
 {
+	char fresh[64];
+	int dup_fd;
 	pthread_mutex_lock(&exec_dl_lock);
-	void *dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	const char *open_as = exec_fresh_name(lib, fresh, sizeof(fresh), &dup_fd);
+	if (!open_as) {
+		vaccel_error("[exec] session:%" PRId64 " %s: no free name to open it by",
+			     sess->id, lib);
+		pthread_mutex_unlock(&exec_dl_lock);
+		return VACCEL_EBUSY;
+	}
+	void *dl = dlopen(open_as, RTLD_NOW | RTLD_LOCAL);
+	if (dup_fd >= 0)
+		close(dup_fd); /* the mapping stays; the fd was only its name */
 	if (!dl) {
 		const char *e = dlerror();
 		vaccel_error("[exec] session:%" PRId64

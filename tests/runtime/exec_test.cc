@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The exec plugin through vaccel_exec, exec_with_resource and genop.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 
@@ -68,6 +71,31 @@ TEST_F(Exec, SerialOutputSizeIsChecked)
 		  VACCEL_EINVAL);
 	for (unsigned char c : big)
 		ASSERT_EQ(c, 0) << "nothing of the library's stack is copied out";
+}
+
+TEST_F(Exec, SameFdPathAfterAnotherLibraryLoadsTheNewOne)
+{
+	/* The agent loads an allowed library as /proc/self/fd/N. A library that
+	 * stays loaded after dlclose keeps that name, and dlopen matches names
+	 * before it opens anything: a later library opened at the same fd number
+	 * (another guest's) must not get the first one's code. */
+	int32_t got = 0;
+	struct vaccel_arg w[1] = { { &got, sizeof(got), VACCEL_ARG_INT32, 0,
+				     false } };
+	int fd1 = open(Path("WHOAMI1").c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd1, 0);
+	std::string p = "/proc/self/fd/" + std::to_string(fd1);
+	ASSERT_EQ(vaccel_exec(&s, p.c_str(), "whoami", read, 1, w, 1),
+		  VACCEL_OK);
+	EXPECT_EQ(got, 1);
+	close(fd1);
+	int fd2 = open(Path("WHOAMI2").c_str(), O_RDONLY | O_CLOEXEC);
+	ASSERT_EQ(fd2, fd1) << "the lowest free fd is reused";
+	got = 0;
+	ASSERT_EQ(vaccel_exec(&s, p.c_str(), "whoami", read, 1, w, 1),
+		  VACCEL_OK);
+	EXPECT_EQ(got, 2) << "the library now at that fd must run";
+	close(fd2);
 }
 
 TEST_F(Exec, ArgArrayInsideTheLibrary)
