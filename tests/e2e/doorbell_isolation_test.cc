@@ -75,6 +75,7 @@ TEST(DoorbellIsolation, AThiefReadingItsDoorbellDelaysNobody)
 	// would take them before the poller saw them.
 	ASSERT_EQ(fcntl(bell, F_SETFL, 0), 0);
 	std::atomic<bool> stop{false};
+	std::atomic<int> exited{0};
 	std::vector<std::thread> readers;
 	for (int i = 0; i < 2; i++)
 		readers.emplace_back([&] {
@@ -82,6 +83,7 @@ TEST(DoorbellIsolation, AThiefReadingItsDoorbellDelaysNobody)
 			while (!stop.load())
 				if (read(bell, &v, sizeof(v)) < 0)
 					break;
+			exited++;
 		});
 	// 30 calls, each made while the poller sleeps: each needs the victim's doorbell. If a
 	// thief could steal them, each would wait for the poller's 1 s timeout (30 s in all).
@@ -94,9 +96,12 @@ TEST(DoorbellIsolation, AThiefReadingItsDoorbellDelaysNobody)
 	}
 	EXPECT_EQ(done, 30) << "the victim's calls waited for the poller's timeout: its doorbells were stolen";
 	stop = true;
-	for (size_t i = 0; i < readers.size(); i++) {
+	// One read takes the whole count: two quick writes can wake one reader only, so keep
+	// writing until every reader has seen stop.
+	while (exited.load() < (int)readers.size()) {
 		uint64_t one = 1;
 		ASSERT_EQ(write(bell, &one, sizeof(one)), (ssize_t)sizeof(one));
+		sched_yield();
 	}
 	for (auto &t : readers)
 		t.join();
