@@ -68,6 +68,17 @@ static void usage(FILE *f)
 		"      --max-guests N       (default 64)   --max-sessions N  per guest (default 64)\n"
 		"      --max-resources N    per guest (default 64)\n"
 		"      --max-resource-mb N  bytes of resources per guest (default 256)\n"
+		"      --route OP=PLUGIN    send op OP (upstream's name in lower case: exec, blas_sgemm,\n"
+		"                           noop, ...) to plugin PLUGIN (its name: blas, exec, ...).\n"
+		"                           Without it an op goes to the guest session's own plugin if\n"
+		"                           that implements it, else to the first in --plugins order\n"
+		"                           that does. Repeatable; `vaccel-agent stat` shows the table\n"
+		"      --workers N          threads for long ops (sgemm above 32^3, exec, resource\n"
+		"                           registration...), shared fairly between guests by the\n"
+		"                           time their ops take (default: the CPU count, at least 2)\n"
+		"      --worker-cpus LIST   pin the workers to these CPUs, e.g. 1 or 0,1 (default: none)\n"
+		"      --max-queued N       a guest's ops queued or running on the workers; beyond it a\n"
+		"                           long op completes with EAGAIN (VACCEL_EAGAIN) (default 64)\n"
 		"  -v, --verbose            log refused requests\n"
 		"  -h, --help\n"
 		"SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.\n"
@@ -90,10 +101,33 @@ static int _num(const char *s, const char *flag, long lo, long hi, long *out)
 	return 0;
 }
 
+/* A ','-separated CPU list into out[max]; -1 after a message on a bad one. */
+static int _cpu_list(const char *arg, const char *flag, int *out, int max, int *nr)
+{
+	char *save, *dup = strdup(arg), *tok;
+	long v;
+
+	*nr = 0;
+	for (tok = dup ? strtok_r(dup, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*nr == max || _num(tok, flag, -1, 4095, &v)) {
+			free(dup);
+			return -1;
+		}
+		out[(*nr)++] = (int)v;
+	}
+	free(dup);
+	if (!*nr) {
+		fprintf(stderr, "vaccel-agent: %s wants a list like 0 or 0,1\n", flag);
+		return -1;
+	}
+	return 0;
+}
+
 static int _parse(int argc, char **argv, struct agent_opts *o)
 {
 	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
-	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL };
+	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL, O_ROUTE, O_WORKERS, O_WCPUS,
+	       O_MAXQ };
 	static const struct option lo[] = {
 		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
 		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
@@ -106,6 +140,8 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		{"max-resource-mb", required_argument, 0, O_MAXRB},
 		{"plain-region", required_argument, 0, O_PLAIN},
 		{"plain-poll-us", required_argument, 0, O_PLAINPOLL},
+		{"route", required_argument, 0, O_ROUTE}, {"workers", required_argument, 0, O_WORKERS},
+		{"worker-cpus", required_argument, 0, O_WCPUS}, {"max-queued", required_argument, 0, O_MAXQ},
 		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
@@ -117,8 +153,10 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
-		.plain_poll_us = 10000,
+		.plain_poll_us = 10000, .max_queued = 64,
 	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	o->nr_workers = ncpu < 2 ? 2 : ncpu > AGENT_MAX_WORKERS ? AGENT_MAX_WORKERS : (int)ncpu;
 	opterr = 0; /* one line of our own for a bad flag */
 	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -126,23 +164,25 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		case 'p': o->plugins = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
-		case O_CPUS: {
-			char *save, *dup = strdup(optarg), *tok;
-			o->nr_pollers = 0;
-			for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-				if (o->nr_pollers == 16 || _num(tok, "--cpus", -1, 4095, &v)) {
-					free(dup);
-					return -1;
-				}
-				o->cpus[o->nr_pollers++] = (int)v;
-			}
-			free(dup);
-			if (!o->nr_pollers) {
-				fprintf(stderr, "vaccel-agent: --cpus wants a list like 0 or 0,1\n");
+		case O_CPUS:
+			if (_cpu_list(optarg, "--cpus", o->cpus, 16, &o->nr_pollers))
+				return -1;
+			break;
+		case O_WCPUS:
+			if (_cpu_list(optarg, "--worker-cpus", o->worker_cpus, AGENT_MAX_WORKERS,
+				      &o->nr_worker_cpus))
+				return -1;
+			break;
+		case O_ROUTE:
+			if (o->nr_routes == AGENT_MAX_ROUTES || !strchr(optarg, '=')) {
+				fprintf(stderr, "vaccel-agent: --route wants OP=PLUGIN, e.g. exec=exec (at most %d), "
+					"got '%s'\n", AGENT_MAX_ROUTES, optarg);
 				return -1;
 			}
+			o->routes[o->nr_routes++] = optarg;
 			break;
-		}
+		case O_WORKERS: if (_num(optarg, "--workers", 1, AGENT_MAX_WORKERS, &v)) return -1; o->nr_workers = (int)v; break;
+		case O_MAXQ: if (_num(optarg, "--max-queued", 1, 1 << 20, &v)) return -1; o->max_queued = (uint32_t)v; break;
 		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
 		case O_SQ:
 		case O_CQ:
@@ -222,7 +262,9 @@ static void _stat_usage(FILE *f)
 		"(refused by the validator, by kind, and failed in the runtime), completions by\n"
 		"result; per queue pair, requests, errors and ring occupancy as the host sees it\n"
 		"(SQ entries not yet taken, CQ entries not yet reaped). Asking wakes a sleeping\n"
-		"poller once (a control wake-up).\n"
+		"poller once (a control wake-up). Also the routing table (which plugin serves each\n"
+		"op), the worker threads (ops queued and running, busy time) and, per guest, its\n"
+		"ops on the workers and its share of their time.\n"
 		"  -s, --socket PATH  the agent's socket (default $VACCEL_SHM_SOCKET or\n"
 		"                     /tmp/vaccel-agent.sock)\n"
 		"  -h, --help\n");
@@ -322,6 +364,22 @@ static void _send_all(int fd, const char *buf, size_t n)
 	}
 }
 
+/* The routing table and the workers' state (route.c, work.c). */
+static void _send_extra(int fd)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	route_stat(f);
+	work_stat(f);
+	if (!fclose(f))
+		_send_all(fd, text, len);
+	free(text);
+}
+
 /* One control client: its live state, then close. The main thread is blocked meanwhile
  * (at most STAT_TIMEOUT_MS per poller), which only delays accepting new guests. */
 static void _serve_ctl(int lctl, const struct agent_opts *o, struct poller *pollers, size_t nr_clients,
@@ -344,6 +402,7 @@ static void _serve_ctl(int lctl, const struct agent_opts *o, struct poller *poll
 		 "vaccel-agent pid %d socket %s pollers %d guests_connected %zu up_s %.3f\n", (int)getpid(),
 		 o->socket_path, o->nr_pollers, nr_clients, _now_s() - t_start);
 	_send_all(fd, line, strlen(line));
+	_send_extra(fd);
 	for (int i = 0; i < o->nr_pollers; i++) {
 		char *text = poller_stat(&pollers[i], STAT_TIMEOUT_MS);
 		if (text) {
@@ -392,6 +451,13 @@ int main(int argc, char **argv)
 	if (vaccel_plugin_count() == 0)
 		agent_log("warning: no host plugins loaded (--plugins or VACCEL_PLUGINS); guests' ops "
 			  "will fail\n");
+	if (route_init(&o))
+		return 2;
+	ret = work_start(&o);
+	if (ret) {
+		agent_log("cannot start the worker threads: %s\n", strerror(-ret));
+		return 1;
+	}
 
 	/*
 	 * SIGTERM/SIGINT reach the main loop through a self-pipe written by the handler. A
@@ -539,6 +605,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < o.nr_pollers; i++)
 		poller_stop(&pollers[i]);
+	work_stop(); /* idle by now: each poller waited for its guests' ops */
 	agent_log("stopped\n");
 	return 0;
 }

@@ -48,9 +48,15 @@ static uint64_t _now_ns(void)
 }
 
 /* Only the poller ever touched a guest's sessions and rings: it releases them. */
-static void _retire(struct guest *g)
+void poller_retire(struct guest *g)
 {
 	struct poller *p = g->poller;
+
+	if (!g->retiring && work_guest_gone(g))
+		return; /* its ops still run on workers: the last result retires it */
+	if (g->dropped)
+		agent_log("guest %u: dropped %llu result(s) of ops that ended after it left\n", g->id,
+			  (unsigned long long)g->dropped);
 
 	if (p) {
 		p->gone_guests++;
@@ -119,6 +125,7 @@ static char *_stat_text(struct poller *p)
 				fprintf(f, " %s %llu", _errname(e, eb, sizeof(eb)),
 					(unsigned long long)g->results[e]);
 		fprintf(f, "\n");
+		work_guest_stat(f, g);
 		for (uint32_t q = 0; q < g->nr_qps; q++) {
 			struct vtr_qp *qp = &g->qps[q];
 			/* The host's own view: SQ entries seen and not yet taken; CQ entries posted and
@@ -174,7 +181,7 @@ static void _apply_handovers(struct poller *p)
 				break;
 			}
 		}
-		_retire(g);
+		poller_retire(g);
 		pthread_mutex_lock(&p->lock);
 		p->nr_guests--;
 		pthread_mutex_unlock(&p->lock);
@@ -197,7 +204,7 @@ static uint32_t _pass(struct poller *p)
 {
 	struct vtr_sqe sqes[AGENT_TAKE_BUDGET];
 	struct vtr_cqe cqes[AGENT_TAKE_BUDGET];
-	uint32_t served = 0;
+	uint32_t served = work_drain(p);
 
 	for (struct guest *g = p->guests; g; g = g->next) {
 		/* A VM's new guest process announces itself by writing a new guest_epoch: what
@@ -209,7 +216,8 @@ static uint32_t _pass(struct poller *p)
 			continue;
 		for (uint32_t q = 0; q < g->nr_qps; q++) {
 			struct vtr_qp *qp = &g->qps[q];
-			int n = vtr_qp_host_take(qp, sqes, AGENT_TAKE_BUDGET);
+			int n = vtr_qp_host_take(qp, sqes, work_take_budget(g, q, AGENT_TAKE_BUDGET));
+			int done = 0;
 
 			if (n < 0) {
 				/* Indices that break the ring's invariant: stop serving, keep others. */
@@ -219,18 +227,20 @@ static uint32_t _pass(struct poller *p)
 				break;
 			}
 			for (int i = 0; i < n; i++) {
-				int32_t res = serve_request(g, p->o, &sqes[i]);
-				cqes[i].user_data = sqes[i].user_data;
-				cqes[i].res = res;
-				cqes[i].flags = 0;
-				g->results[res >= 0 ? 0 : res > -AGENT_ERRNO_SLOTS ? -res : AGENT_ERRNO_SLOTS]++;
-				g->qstats[q].errors += res < 0;
+				int32_t res = serve_request(g, p->o, &sqes[i], q);
+				if (res == SERVE_QUEUED)
+					continue; /* on a worker: work_drain completes it */
+				cqes[done].user_data = sqes[i].user_data;
+				cqes[done].res = res;
+				cqes[done].flags = 0;
+				done++;
+				agent_count_result(g, q, res);
 			}
 			g->qstats[q].requests += n > 0 ? (uint64_t)n : 0;
-			if (n > 0) {
-				vtr_qp_host_complete(qp, cqes, (uint32_t)n);
+			if (done > 0)
+				vtr_qp_host_complete(qp, cqes, (uint32_t)done);
+			if (n > 0)
 				served += (uint32_t)n;
-			}
 		}
 	}
 	return served;
@@ -373,12 +383,14 @@ static void *_poller_main(void *arg)
 		_wake_done(p);
 		last_work = __rdtsc();
 	}
-	/* Shutting down: everything in flight was served by the last passes. Guests handed
-	 * over at the last moment are taken in so that they are released too. */
+	/* Shutting down: everything in flight was served by the last passes, or is on the
+	 * workers: they finish and complete. Guests handed over at the last moment are taken
+	 * in so that they are released too. */
+	work_drain_all(p);
 	_apply_handovers(p);
 	for (struct guest *g = p->guests; g;) {
 		struct guest *n = g->next;
-		_retire(g);
+		poller_retire(g);
 		g = n;
 	}
 	p->guests = NULL;
