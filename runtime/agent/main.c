@@ -77,6 +77,8 @@ static void usage(FILE *f)
 		"                           registration...), shared fairly between guests by the\n"
 		"                           time their ops take (default: the CPU count, at least 2)\n"
 		"      --worker-cpus LIST   pin the workers to these CPUs, e.g. 1 or 0,1 (default: none)\n"
+		"      --worker-nice N      the workers' nice value, 0 to 19 (default 10: a poller that\n"
+		"                           shares a CPU with a worker gets it back at once)\n"
 		"      --max-queued N       a guest's ops queued or running on the workers; beyond it a\n"
 		"                           long op completes with EAGAIN (VACCEL_EAGAIN) (default 64)\n"
 		"  -v, --verbose            log refused requests\n"
@@ -127,7 +129,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 {
 	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
 	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL, O_ROUTE, O_WORKERS, O_WCPUS,
-	       O_MAXQ };
+	       O_MAXQ, O_WNICE };
 	static const struct option lo[] = {
 		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
 		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
@@ -142,6 +144,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		{"plain-poll-us", required_argument, 0, O_PLAINPOLL},
 		{"route", required_argument, 0, O_ROUTE}, {"workers", required_argument, 0, O_WORKERS},
 		{"worker-cpus", required_argument, 0, O_WCPUS}, {"max-queued", required_argument, 0, O_MAXQ},
+		{"worker-nice", required_argument, 0, O_WNICE},
 		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
@@ -153,7 +156,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 64,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
-		.plain_poll_us = 10000, .max_queued = 64,
+		.plain_poll_us = 10000, .max_queued = 64, .worker_nice = 10,
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->nr_workers = ncpu < 2 ? 2 : ncpu > AGENT_MAX_WORKERS ? AGENT_MAX_WORKERS : (int)ncpu;
@@ -182,6 +185,7 @@ static int _parse(int argc, char **argv, struct agent_opts *o)
 			o->routes[o->nr_routes++] = optarg;
 			break;
 		case O_WORKERS: if (_num(optarg, "--workers", 1, AGENT_MAX_WORKERS, &v)) return -1; o->nr_workers = (int)v; break;
+		case O_WNICE: if (_num(optarg, "--worker-nice", 0, 19, &v)) return -1; o->worker_nice = (int)v; break;
 		case O_MAXQ: if (_num(optarg, "--max-queued", 1, 1 << 20, &v)) return -1; o->max_queued = (uint32_t)v; break;
 		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
 		case O_SQ:

@@ -27,6 +27,8 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,7 +43,7 @@ static struct {
 	uint64_t vnow;        /* virtual time: the clock of the queue picked last */
 	uint64_t queued, running, ops, used_ns;
 	uint32_t max_queued;
-	int stop, nr;
+	int stop, nr, nice;
 	pthread_t threads[AGENT_MAX_WORKERS];
 	int cpus[AGENT_MAX_WORKERS];
 } W = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -107,6 +109,10 @@ static void *_worker_main(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 			agent_log("worker %d: cannot pin to CPU %d; running unpinned\n", idx, W.cpus[idx]);
 	}
+	/* Below the pollers: a poller sharing a CPU with a worker gets it back at once, so a
+	 * long op slows other guests' small calls as little as possible. */
+	if (W.nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), W.nice))
+		agent_log("worker %d: cannot set nice %d: %s\n", idx, W.nice, strerror(errno));
 	pthread_mutex_lock(&W.lock);
 	for (;;) {
 		struct work_q *q = _pick();
@@ -152,6 +158,7 @@ static void *_worker_main(void *arg)
 int work_start(const struct agent_opts *o)
 {
 	W.max_queued = o->max_queued;
+	W.nice = o->worker_nice;
 	for (int i = 0; i < o->nr_workers; i++) {
 		W.cpus[i] = o->nr_worker_cpus ? o->worker_cpus[i % o->nr_worker_cpus] : -1;
 		int ret = pthread_create(&W.threads[i], NULL, _worker_main, (void *)(intptr_t)i);
@@ -226,8 +233,10 @@ uint32_t work_take_budget(struct guest *g, uint32_t q, uint32_t want)
 
 uint32_t work_drain(struct poller *p)
 {
+	struct vtr_cqe cqes[AGENT_TAKE_BUDGET];
+	struct guest *bg = NULL; /* cqes are for queue pair bq of guest bg */
+	uint32_t bq = 0, nb = 0, n = 0;
 	struct work_item *w;
-	uint32_t n = 0;
 
 	/* Acquire pairs with the release in _to_poller. */
 	if (!__atomic_load_n(&p->work_news, __ATOMIC_ACQUIRE))
@@ -237,27 +246,35 @@ uint32_t work_drain(struct poller *p)
 	p->done_head = p->done_tail = NULL;
 	__atomic_store_n(&p->work_news, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&W.lock);
-	while (w) {
+	for (; w; n++) {
 		struct work_item *next = w->next;
 		struct guest *g = w->g;
 		uint32_t q = w->q;
-		struct vtr_cqe cqe = {.flags = 0};
+		uint64_t user_data;
+		int32_t res = serve_finish(w, &user_data); /* frees w */
 
-		cqe.res = serve_finish(w, &cqe.user_data); /* frees w */
 		g->inflight--;
 		g->owed[q]--;
 		p->work_inflight--;
+		w = next;
 		if (g->retiring || g->broken) {
 			g->dropped++;
-		} else {
-			agent_count_result(g, q, cqe.res);
-			vtr_qp_host_complete(&g->qps[q], &cqe, 1);
+			if (g->retiring && !g->inflight)
+				poller_retire(g);
+			continue;
 		}
-		if (g->retiring && !g->inflight)
-			poller_retire(g);
-		n++;
-		w = next;
+		/* Consecutive results of one queue pair go out as one batch (one kick). */
+		if (nb && (bg != g || bq != q || nb == AGENT_TAKE_BUDGET)) {
+			vtr_qp_host_complete(&bg->qps[bq], cqes, nb);
+			nb = 0;
+		}
+		bg = g;
+		bq = q;
+		cqes[nb++] = (struct vtr_cqe){.user_data = user_data, .res = res};
+		agent_count_result(g, q, res);
 	}
+	if (nb)
+		vtr_qp_host_complete(&bg->qps[bq], cqes, nb);
 	return n;
 }
 
