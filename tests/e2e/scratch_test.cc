@@ -19,7 +19,7 @@ TEST(Scratch, ZeroByteInputShowsNothingOfAnotherGuestsRequest)
 {
 	std::string lib = e2e::Abs(e2e::Runfile("WORK_TESTLIB"));
 	e2e::Agent agent({"--plugins",
-			  e2e::Abs(e2e::Runfile("PLUGIN_BLAS")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_EXEC")),
+			  e2e::Abs(e2e::Runfile("PLUGIN_EXEC")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_BLAS")),
 			  "--exec-allow", lib.substr(0, lib.rfind('/'))});
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	std::vector<std::string> env = {"VACCEL_PLUGINS=" + e2e::Abs(e2e::Runfile("PLUGIN_SHM")),
@@ -34,7 +34,9 @@ TEST(Scratch, ZeroByteInputShowsNothingOfAnotherGuestsRequest)
 		// Another guest (a process of its own) runs a small sgemm: its m, n, k pass
 		// through the agent's copies of small inputs.
 		std::string out;
-		ASSERT_EQ(e2e::Run({e2e::Runfile("SGEMM_EXAMPLE"), "-m", "3", "-n", "5", "-k", "7", "--iterations", "1"},
+		// EXPECT: an agent without routing runs it on the exec plugin (ENOTSUP), after
+		// copying its arguments all the same; what the exec below sees is the point.
+		EXPECT_EQ(e2e::Run({e2e::Runfile("SGEMM_EXAMPLE"), "-m", "3", "-n", "5", "-k", "7", "--iterations", "1"},
 				   env, 60, &out), 0)
 			<< out << agent.Log();
 		unsigned char seen[64];
