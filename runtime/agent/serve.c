@@ -694,7 +694,7 @@ int32_t serve_request(struct guest *g, const struct agent_opts *o, const struct 
 		if (res == 0)
 			return SERVE_QUEUED;
 		_glog(g, "%u ops already queued or running on the workers (--max-queued): "
-			 "request refused with EAGAIN\n", g->wq.active);
+			 "request refused with EAGAIN\n", o->max_queued);
 	} else if (res == 0) {
 		res = _run(c);
 	}
