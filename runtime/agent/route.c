@@ -12,6 +12,9 @@
 #include "runtime/agent/agent.h"
 
 static struct vaccel_plugin *route_forced[VACCEL_OP_MAX]; /* --route, NULL none */
+static struct vaccel_plugin *route_first[VACCEL_OP_MAX];  /* first in load order with it */
+static struct vaccel_plugin *route_loaded[AGENT_MAX_PLUGINS]; /* load order, fixed at start */
+static int route_nr;
 
 /* Upstream's op name in lower case: "exec", "blas_sgemm". */
 static void _op_name(uint32_t op, char *out, size_t cap)
@@ -38,16 +41,28 @@ static int _op_by_name(const char *name, size_t len)
 
 static struct vaccel_plugin *_plugin_by_name(const char *name)
 {
-	for (size_t i = 0; i < vaccel_plugin_count(); i++) {
-		struct vaccel_plugin *p = vaccel_plugin_at(i);
-		if (p && p->info && p->info->name && !strcmp(p->info->name, name))
-			return p;
-	}
+	for (int i = 0; i < route_nr; i++)
+		if (route_loaded[i]->info->name && !strcmp(route_loaded[i]->info->name, name))
+			return route_loaded[i];
 	return NULL;
 }
 
 int route_init(const struct agent_opts *o)
 {
+	/* The plugins are all loaded by now and stay so: the table is read without locks. */
+	for (size_t i = 0; i < vaccel_plugin_count(); i++) {
+		struct vaccel_plugin *p = vaccel_plugin_at(i);
+		if (!p || p->info->is_virtio)
+			continue;
+		if (route_nr == (int)AGENT_MAX_PLUGINS) {
+			agent_log("more than %u host plugins: the others are not used\n", AGENT_MAX_PLUGINS);
+			break;
+		}
+		route_loaded[route_nr++] = p;
+		for (uint32_t op = 0; op < VACCEL_OP_MAX; op++)
+			if (p->ops[op] && !route_first[op])
+				route_first[op] = p;
+	}
 	for (int i = 0; i < o->nr_routes; i++) {
 		const char *spec = o->routes[i], *eq = strchr(spec, '=');
 		int op = eq ? _op_by_name(spec, (size_t)(eq - spec)) : -1;
@@ -81,19 +96,14 @@ struct vaccel_plugin *route_plugin(struct vaccel_plugin *own, uint32_t op)
 		return route_forced[op];
 	if (own && own->ops[op])
 		return own;
-	for (size_t i = 0; i < vaccel_plugin_count(); i++) {
-		struct vaccel_plugin *p = vaccel_plugin_at(i);
-		if (p && !p->info->is_virtio && p->ops[op])
-			return p;
-	}
-	return NULL;
+	return route_first[op];
 }
 
 int route_plugin_index(const struct vaccel_plugin *p)
 {
-	for (size_t i = 0; i < vaccel_plugin_count() && i < AGENT_MAX_PLUGINS; i++)
-		if (vaccel_plugin_at(i) == p)
-			return (int)i;
+	for (int i = 0; i < route_nr; i++)
+		if (route_loaded[i] == p)
+			return i;
 	return -1;
 }
 
@@ -112,9 +122,9 @@ void route_stat(FILE *f)
 				route_forced[op]->info->name);
 			continue;
 		}
-		for (size_t i = 0; i < vaccel_plugin_count(); i++) {
-			struct vaccel_plugin *p = vaccel_plugin_at(i);
-			if (!p || p->info->is_virtio || !p->ops[op])
+		for (int i = 0; i < route_nr; i++) {
+			struct vaccel_plugin *p = route_loaded[i];
+			if (!p->ops[op])
 				continue;
 			if (!any)
 				fprintf(f, "  route %s -> %s", name, p->info->name);

@@ -643,11 +643,18 @@ int32_t serve_finish(struct work_item *w, uint64_t *user_data)
  */
 static int _noop_fast(struct guest *g, uint32_t sess_id, int32_t *res)
 {
-	struct vaccel_session *s =
-		sess_id && sess_id <= g->max_sess && g->sess[sess_id - 1].used ? &g->sess[sess_id - 1].sess : NULL;
+	struct guest_sess *gs = sess_id && sess_id <= g->max_sess && g->sess[sess_id - 1].used
+					? &g->sess[sess_id - 1] : NULL;
+	struct vaccel_session *s = gs ? &gs->sess : NULL;
 
-	if (s && route_plugin(s->plugin, VACCEL_OP_NOOP) != s->plugin)
-		return 0;
+	if (gs) {
+		struct vaccel_plugin *p = route_plugin(s->plugin, VACCEL_OP_NOOP);
+		int k = p && p != s->plugin ? route_plugin_index(p) : -1;
+		if (k >= 0)
+			s = gs->alt[k]; /* made by the generic path on first use */
+		if (!s || !p)
+			return 0;
+	}
 	*res = s ? _ret(vaccel_noop(s)) : -EINVAL;
 	g->stats.requests++;
 	g->stats.errors += *res < 0;

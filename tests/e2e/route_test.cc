@@ -86,6 +86,27 @@ TEST(Route, OverrideSendsTheOpWhereTheOperatorSays)
 	EXPECT_EQ(a.Stop(), 0) << a.Log();
 }
 
+TEST(Route, AnOpNoPluginHasIsNotSupported)
+{
+	e2e::Agent a(Plugins({"PLUGIN_BLAS"}), "route");
+	ASSERT_TRUE(a.ok()) << a.Log();
+	vaccel_session s{};
+	int x = 21, y = 0;
+	vaccel_cleanup();
+	setenv("VACCEL_PLUGINS", e2e::Abs(e2e::Runfile("PLUGIN_SHM")).c_str(), 1);
+	setenv("VACCEL_SHM_SOCKET", a.socket().c_str(), 1);
+	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
+	ASSERT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_OK) << a.Log();
+	EXPECT_EQ(vaccel_noop(&s), VACCEL_ENOTSUP);
+	vaccel_arg rd[1] = {{&x, sizeof(x), VACCEL_ARG_INT32, 0, false}};
+	vaccel_arg wr[1] = {{&y, sizeof(y), VACCEL_ARG_INT32, 0, false}};
+	std::string lib = e2e::Abs(e2e::Runfile("TESTLIB"));
+	EXPECT_EQ(vaccel_exec(&s, lib.c_str(), "mytestfunc", rd, 1, wr, 1), VACCEL_ENOTSUP);
+	vaccel_session_release(&s);
+	vaccel_cleanup();
+	EXPECT_EQ(a.Stop(), 0) << a.Log();
+}
+
 TEST(Route, BadRoutesAreRefusedAtStart)
 {
 	struct {

@@ -34,10 +34,17 @@ int work_block(struct vaccel_arg *in, size_t nr_in, struct vaccel_arg *out, size
 		close(fd);
 	}
 	snprintf(path, sizeof(path), "%.*s.release", (int)in[0].size, (const char *)in[0].buf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ok = ok && read(fd, &c, 1) == 1;
+	/* EOF without a byte: the writer was the release of an earlier op, closing just as
+	 * this one opened; wait for the next writer. */
+	for (ssize_t n = 0; ok && n == 0;) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			ok = 0;
+			break;
+		}
+		n = read(fd, &c, 1);
 		close(fd);
+		ok = n >= 0;
 	}
 	int v = ok ? 7 : 0;
 	memcpy(out[0].buf, &v, sizeof(v));
