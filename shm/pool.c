@@ -462,6 +462,14 @@ int vshm_pool_free(struct vshm_pool *p, void *ptr)
 	return 0;
 }
 
+uint32_t vshm_pool_waiters(struct vshm_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	uint32_t n = p->waiters;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
 int vshm_pool_find(const struct vshm_pool *p, const void *ptr, uint64_t len, uint64_t *off)
 {
 	uintptr_t a = (uintptr_t)ptr;

@@ -88,6 +88,8 @@ int vshm_pool_alloc_timeout(struct vshm_pool *p, uint64_t size, int timeout_ms,
  * not allocated: a double free). Misuse never changes the pool's state.
  */
 int vshm_pool_free(struct vshm_pool *p, void *ptr);
+/* Threads asleep in a waiting allocation right now (lets a test free only once one sleeps). */
+uint32_t vshm_pool_waiters(struct vshm_pool *p);
 
 /*
  * Zero copy: if [ptr, ptr + len) lies inside one buffer that is currently allocated, sets

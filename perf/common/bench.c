@@ -48,6 +48,14 @@ void bench_args_done(int optind, int argc, char **argv, uint64_t reps, uint64_t 
 		bench_die("--reps is at most %llu", (unsigned long long)max_reps);
 }
 
+void bench_parse_cpus(const char *s, int *a, int *b)
+{
+	char tail;
+
+	if (sscanf(s, "%d,%d%c", a, b, &tail) != 2 || *a < 0 || *b < 0 || *a == *b)
+		bench_die("--cpus wants two different CPUs like 0,1, got '%s'", s);
+}
+
 uint64_t bench_parse_u64(const char *s, const char *flag)
 {
 	char *end;
@@ -459,6 +467,15 @@ int bench_json_write(const struct bench_json *j, const char *path)
 	if (fclose(f) != 0)
 		return -errno;
 	return 0;
+}
+
+void bench_json_finish(struct bench_json *j, const char *path)
+{
+	int ret = path ? bench_json_write(j, path) : 0;
+
+	if (ret)
+		bench_die("cannot write %s: %s", path, strerror(-ret));
+	bench_json_free(j);
 }
 
 void bench_json_free(struct bench_json *j)

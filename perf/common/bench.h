@@ -43,6 +43,8 @@ uint64_t bench_parse_u64(const char *s, const char *flag);
 void bench_bad_option(const char *arg) __attribute__((noreturn));
 /* After getopt: bench_die on a stray argument or on more than max_reps repetitions. */
 void bench_args_done(int optind, int argc, char **argv, uint64_t reps, uint64_t max_reps);
+/* --cpus A,B: two different CPUs, or bench_die with a one-line message. */
+void bench_parse_cpus(const char *s, int *a, int *b);
 
 /* Pins the calling thread to cpu. 0 or -errno. */
 int bench_pin(int cpu);
@@ -104,6 +106,8 @@ void bench_json_str(struct bench_json *j, const char *key, const char *v);
 /* Adds machine.cpu, machine.cores, machine.kernel. */
 void bench_json_machine(struct bench_json *j);
 int bench_json_write(const struct bench_json *j, const char *path);
+/* Writes j to path (nothing when path is NULL) or bench_die; then frees j. */
+void bench_json_finish(struct bench_json *j, const char *path);
 void bench_json_free(struct bench_json *j);
 
 #ifdef __cplusplus

@@ -316,7 +316,7 @@ int work_guest_gone(struct guest *g)
 	pthread_mutex_unlock(&W.lock);
 	g->retiring = 1;
 	agent_log("guest %u: left with %u op(s) queued (dropped) and %u running on the workers; "
-		  "released when they end\n", g->id, dropped, running);
+		  "its sessions go when they end\n", g->id, dropped, running);
 	return 1;
 }
 

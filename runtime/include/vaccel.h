@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Umbrella header of the vAccel API (source-compatible with upstream v0.7).
+// Umbrella header of the vAccel API (source- and binary-compatible with
+// upstream's v0.8.0 API, main at ebc23b1).
 #pragma once
 
 #include "vaccel/arg.h"
 #include "vaccel/async.h"
+#include "vaccel/blob.h"
 #include "vaccel/buffer.h"
 #include "vaccel/config.h"
 #include "vaccel/core.h"
@@ -16,7 +18,17 @@
 #include "vaccel/resource.h"
 #include "vaccel/session.h"
 #include "vaccel/version.h"
+#include "vaccel/utils/enum.h"
+#include "vaccel/utils/path.h"
+#include "vaccel/utils/str.h"
 #include "vaccel/ops/blas.h"
 #include "vaccel/ops/exec.h"
+#include "vaccel/ops/fpga.h"
 #include "vaccel/ops/genop.h"
+#include "vaccel/ops/image.h"
+#include "vaccel/ops/minmax.h"
 #include "vaccel/ops/noop.h"
+#include "vaccel/ops/opencv.h"
+#include "vaccel/ops/tf.h"
+#include "vaccel/ops/tflite.h"
+#include "vaccel/ops/torch.h"

@@ -1,38 +1,94 @@
 // SPDX-License-Identifier: Apache-2.0
-// struct vaccel_arg_array: a growable list of args with a read/write cursor.
-// add_* append (borrowing the caller's memory unless stated), get_* read the
-// arg at the cursor and advance, set_* write into the arg at the cursor and
-// advance. A type or size mismatch is VACCEL_EINVAL, a cursor past the end
-// VACCEL_ERANGE, and adding to a full wrapped array VACCEL_ENOSPC.
+// struct vaccel_arg_array: a list of args with a read/write cursor, with
+// upstream's checks and codes. add_* append (borrowing the caller's memory
+// except add_serialized and copying add_range), get_* read the arg at the
+// cursor and advance, set_* write into it and advance. A wrong type, size
+// or pointer is VACCEL_EINVAL; a cursor past the end, a range outside the
+// source or adding to a full wrapped array is VACCEL_ERANGE.
 #include "rt.h"
 #include <stdlib.h>
 #include <string.h>
 
-static int _reserve(struct vaccel_arg_array *a, size_t more)
+/* Slots an array made with capacity 0 starts with (upstream's default). */
+enum { RT_ARG_ARRAY_DEFAULT_CAPACITY = 8 };
+
+/* Element size of each fixed-size type (0: variable) and whether it is an
+ * array type; booleans must also hold 0 or 1. */
+struct rt_arg_shape {
+	unsigned short elem;
+	bool array;
+};
+
+#define RT_ARG_SHAPE(NAME, CTYPE, TAG, ATAG) \
+	[TAG] = { sizeof(CTYPE), false }, [ATAG] = { sizeof(CTYPE), true },
+static const struct rt_arg_shape rt_arg_shapes[VACCEL_ARG_MAX] = {
+	VACCEL_ARG_NUMERIC_TYPES(RT_ARG_SHAPE)
+};
+
+static bool _bools_valid(const void *buf, size_t size)
 {
-	if (a->count + more <= a->capacity)
-		return 0;
-	if (!a->args_owned)
-		return -ENOSPC; /* wrapped storage belongs to the caller */
-	size_t ncap = a->capacity ? a->capacity : 4;
-	while (ncap < a->count + more)
-		ncap *= 2;
-	struct vaccel_arg *n = realloc(a->args, ncap * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	a->args = n;
-	a->capacity = ncap;
-	return 0;
+	const unsigned char *b = buf;
+	for (size_t i = 0; i < size; i++)
+		if (b[i] > 1)
+			return false;
+	return true;
 }
 
+/* Whether buf/size is a well-formed value of a built-in type. RAW and
+ * CUSTOM carry anything. */
+static bool _builtin_valid(vaccel_arg_type_t type, const void *buf,
+			   size_t size)
+{
+	if ((unsigned)type >= VACCEL_ARG_MAX)
+		return false;
+	if (type == VACCEL_ARG_RAW || type == VACCEL_ARG_CUSTOM)
+		return true;
+	if (!buf || !size)
+		return false;
+	if (type == VACCEL_ARG_STRING)
+		return ((const char *)buf)[size - 1] == '\0';
+	if (type == VACCEL_ARG_BUFFER)
+		return true;
+	const struct rt_arg_shape *s = &rt_arg_shapes[type];
+	if (s->array ? size % s->elem != 0 : size != s->elem)
+		return false;
+	if (type == VACCEL_ARG_BOOL || type == VACCEL_ARG_BOOL_ARRAY)
+		return _bools_valid(buf, size);
+	return true;
+}
+
+/* Make room for more args; wrapped storage is fixed-size. */
+static int _reserve(struct vaccel_arg_array *a, size_t more)
+{
+	if (more <= a->capacity - a->count)
+		return VACCEL_OK;
+	if (!a->owned)
+		return VACCEL_ERANGE;
+	size_t ncap = a->capacity ? a->capacity : RT_ARG_ARRAY_DEFAULT_CAPACITY;
+	while (ncap - a->count < more) {
+		if (ncap > SIZE_MAX / 2 / sizeof(*a->args))
+			return VACCEL_ENOMEM;
+		ncap *= 2;
+	}
+	struct vaccel_arg *n = realloc(a->args, ncap * sizeof(*n));
+	if (!n)
+		return VACCEL_ENOMEM;
+	a->args = n;
+	a->capacity = ncap;
+	return VACCEL_OK;
+}
+
+/* Append after checking a built-in type's value. */
 static int _push(struct vaccel_arg_array *a, void *buf, size_t size,
 		 vaccel_arg_type_t type, uint32_t custom_id, bool owned)
 {
-	if (!a || (size && !buf))
+	if (!a)
 		return VACCEL_EINVAL;
 	int ret = _reserve(a, 1);
 	if (ret)
-		return -ret;
+		return ret;
+	if (!_builtin_valid(type, buf, size))
+		return VACCEL_EINVAL;
 	struct vaccel_arg *arg = &a->args[a->count++];
 	arg->buf = buf;
 	arg->size = size;
@@ -42,10 +98,9 @@ static int _push(struct vaccel_arg_array *a, void *buf, size_t size,
 	return VACCEL_OK;
 }
 
-/* The arg at the cursor, checked against an expected type (VACCEL_ARG_MAX
- * accepts any type). */
-static int _peek(struct vaccel_arg_array *a, vaccel_arg_type_t type,
-		 struct vaccel_arg **out)
+/* The arg at the cursor if it has the given type (VACCEL_ARG_MAX: any). */
+static int _at(struct vaccel_arg_array *a, vaccel_arg_type_t type,
+	       struct vaccel_arg **out)
 {
 	if (!a)
 		return VACCEL_EINVAL;
@@ -62,26 +117,43 @@ static int _peek(struct vaccel_arg_array *a, vaccel_arg_type_t type,
 	return VACCEL_OK;
 }
 
-/* _peek, and for a CUSTOM arg also its custom type id. */
-static int _peek_id(struct vaccel_arg_array *a, vaccel_arg_type_t type,
-		    uint32_t custom_id, struct vaccel_arg **out)
+/* _at, for a scalar (exact size) or array (whole elements) of elem bytes. */
+static int _at_sized(struct vaccel_arg_array *a, vaccel_arg_type_t type,
+		     size_t elem, bool array, struct vaccel_arg **out)
 {
-	int ret = _peek(a, type, out);
+	int ret = _at(a, type, out);
 	if (ret)
 		return ret;
-	if (type == VACCEL_ARG_CUSTOM && (*out)->custom_type_id != custom_id)
+	const struct vaccel_arg *arg = *out;
+	if (!arg->buf || (array ? !arg->size || arg->size % elem : arg->size != elem))
 		return VACCEL_EINVAL;
 	return VACCEL_OK;
 }
 
-/* The arg at the cursor as bytes (checked against type), cursor advanced. */
+/* _at for a typed (serialized) arg: CUSTOM args must carry custom_id,
+ * built-in ones a well-formed value. */
+static int _at_typed(struct vaccel_arg_array *a, vaccel_arg_type_t type,
+		     uint32_t custom_id, struct vaccel_arg **out)
+{
+	int ret = _at(a, type, out);
+	if (ret)
+		return ret;
+	if (type == VACCEL_ARG_CUSTOM ?
+		    (*out)->custom_type_id != custom_id :
+		    !_builtin_valid(type, (*out)->buf, (*out)->size))
+		return VACCEL_EINVAL;
+	return VACCEL_OK;
+}
+
+/* The bytes of the arg at the cursor (non-empty ones only, if asked). */
 static int _get_bytes(struct vaccel_arg_array *a, vaccel_arg_type_t type,
-		      void **buf, size_t *size)
+		      bool nonempty, void **buf, size_t *size)
 {
 	struct vaccel_arg *arg;
 	if (!buf || !size)
 		return VACCEL_EINVAL;
-	int ret = _peek(a, type, &arg);
+	int ret = nonempty ? _at_sized(a, type, 1, true, &arg) :
+			     _at(a, type, &arg);
 	if (ret)
 		return ret;
 	*buf = arg->buf;
@@ -95,41 +167,39 @@ int vaccel_arg_array_init(struct vaccel_arg_array *array,
 {
 	if (!array)
 		return VACCEL_EINVAL;
-	memset(array, 0, sizeof(*array));
-	array->args_owned = true;
-	if (initial_capacity) {
-		array->args = calloc(initial_capacity, sizeof(*array->args));
-		if (!array->args)
-			return VACCEL_ENOMEM;
-		array->capacity = initial_capacity;
-	}
-	return VACCEL_OK;
+	size_t cap = initial_capacity ? initial_capacity :
+					RT_ARG_ARRAY_DEFAULT_CAPACITY;
+	array->args = calloc(cap, sizeof(*array->args));
+	array->count = 0;
+	array->position = 0;
+	array->capacity = array->args ? cap : 0;
+	array->owned = true;
+	return array->args ? VACCEL_OK : VACCEL_ENOMEM;
 }
 
 void vaccel_arg_array_clear(struct vaccel_arg_array *array)
 {
-	if (!array)
+	if (!array || !array->args)
 		return;
 	for (size_t i = 0; i < array->count; i++)
-		if (array->args[i].owned)
-			vaccel_arg_release(&array->args[i]);
-	if (array->args_owned)
-		array->count = 0;
+		vaccel_arg_release(&array->args[i]);
+	array->count = 0;
 	array->position = 0;
 }
 
 int vaccel_arg_array_release(struct vaccel_arg_array *array)
 {
-	if (!array)
+	if (!array || !array->args)
 		return VACCEL_EINVAL;
-	vaccel_arg_array_clear(array);
-	if (array->args_owned)
+	if (array->owned) {
+		vaccel_arg_array_clear(array);
 		free(array->args);
+	}
 	array->args = NULL;
 	array->count = 0;
 	array->capacity = 0;
 	array->position = 0;
-	array->args_owned = true;
+	array->owned = false;
 	return VACCEL_OK;
 }
 
@@ -146,16 +216,15 @@ int vaccel_arg_array_new(struct vaccel_arg_array **array,
 		free(a);
 		return ret;
 	}
-	a->owned = true;
 	*array = a;
 	return VACCEL_OK;
 }
 
 int vaccel_arg_array_delete(struct vaccel_arg_array *array)
 {
-	if (!array)
-		return VACCEL_EINVAL;
-	vaccel_arg_array_release(array);
+	int ret = vaccel_arg_array_release(array);
+	if (ret)
+		return ret;
 	free(array);
 	return VACCEL_OK;
 }
@@ -170,60 +239,71 @@ int vaccel_arg_array_wrap(struct vaccel_arg_array *array,
 	array->capacity = count;
 	array->position = 0;
 	array->owned = false;
-	array->args_owned = false;
 	return VACCEL_OK;
 }
 
 int vaccel_arg_array_add_raw(struct vaccel_arg_array *array, void *buf,
 			     size_t size)
 {
+	if (!array || (!buf != !size))
+		return VACCEL_EINVAL;
 	return _push(array, buf, size, VACCEL_ARG_RAW, 0, false);
 }
 
 int vaccel_arg_array_get_raw(struct vaccel_arg_array *array, void **buf,
 			     size_t *size)
 {
-	return _get_bytes(array, VACCEL_ARG_MAX, buf, size);
-}
-
-/* Copy src into the arg's existing buffer; src may be shorter. */
-static int _write_into(struct vaccel_arg_array *array, vaccel_arg_type_t type,
-		       const void *src, size_t size, bool exact)
-{
-	struct vaccel_arg *arg;
-	if (!src && size)
-		return VACCEL_EINVAL;
-	int ret = _peek(array, type, &arg);
-	if (ret)
-		return ret;
-	if (exact ? size != arg->size : size > arg->size)
-		return VACCEL_EINVAL;
-	if (size && !arg->buf)
-		return VACCEL_EINVAL;
-	if (size)
-		memcpy(arg->buf, src, size);
-	array->position++;
-	return VACCEL_OK;
+	return _get_bytes(array, VACCEL_ARG_RAW, false, buf, size);
 }
 
 int vaccel_arg_array_set_raw(struct vaccel_arg_array *array, void *buf,
 			     size_t size)
 {
-	return _write_into(array, VACCEL_ARG_MAX, buf, size, false);
+	struct vaccel_arg *arg;
+	int ret = _at(array, VACCEL_ARG_RAW, &arg);
+	if (ret)
+		return ret;
+	if (buf && size) {
+		if (!arg->buf || arg->size < size)
+			return VACCEL_EINVAL;
+		memcpy(arg->buf, buf, size);
+	} else if (arg->buf && arg->size) {
+		/* nothing to write into a non-empty output */
+		return VACCEL_EINVAL;
+	}
+	array->position++;
+	return VACCEL_OK;
+}
+
+/* Read (or, with write, overwrite) the scalar at the cursor. */
+static int _scalar_io(struct vaccel_arg_array *array, vaccel_arg_type_t type,
+		      void *value, size_t size, bool write)
+{
+	struct vaccel_arg *arg;
+	if (!value)
+		return VACCEL_EINVAL;
+	int ret = _at_sized(array, type, size, false, &arg);
+	if (ret)
+		return ret;
+	if (write)
+		memcpy(arg->buf, value, size);
+	else
+		memcpy(value, arg->buf, size);
+	array->position++;
+	return VACCEL_OK;
 }
 
 #define RT_DEFINE_TYPED(NAME, CTYPE, TAG, ATAG)                                \
 	int vaccel_arg_array_add_##NAME(struct vaccel_arg_array *array,        \
 					CTYPE *value)                          \
 	{                                                                      \
-		if (!value)                                                    \
-			return VACCEL_EINVAL;                                  \
 		return _push(array, value, sizeof(CTYPE), TAG, 0, false);      \
 	}                                                                      \
 	int vaccel_arg_array_add_##NAME##_array(                               \
 		struct vaccel_arg_array *array, CTYPE *values, size_t count)   \
 	{                                                                      \
-		if (!values && count)                                          \
+		if (!array || !values || !count ||                             \
+		    count > SIZE_MAX / sizeof(CTYPE))                          \
 			return VACCEL_EINVAL;                                  \
 		return _push(array, values, count * sizeof(CTYPE), ATAG, 0,    \
 			     false);                                           \
@@ -231,53 +311,49 @@ int vaccel_arg_array_set_raw(struct vaccel_arg_array *array, void *buf,
 	int vaccel_arg_array_get_##NAME(struct vaccel_arg_array *array,        \
 					CTYPE *value)                          \
 	{                                                                      \
-		struct vaccel_arg *arg;                                        \
-		if (!value)                                                    \
-			return VACCEL_EINVAL;                                  \
-		int ret = _peek(array, TAG, &arg);                             \
-		if (ret)                                                       \
-			return ret;                                            \
-		if (arg->size != sizeof(CTYPE) || !arg->buf)                   \
-			return VACCEL_EINVAL;                                  \
-		memcpy(value, arg->buf, sizeof(CTYPE));                        \
-		array->position++;                                             \
-		return VACCEL_OK;                                              \
+		return _scalar_io(array, TAG, value, sizeof(CTYPE), false);    \
 	}                                                                      \
 	int vaccel_arg_array_get_##NAME##_array(                               \
 		struct vaccel_arg_array *array, CTYPE **values, size_t *count) \
 	{                                                                      \
 		struct vaccel_arg *arg;                                        \
-		if (!values || !count)                                         \
+		if (!values)                                                   \
 			return VACCEL_EINVAL;                                  \
-		int ret = _peek(array, ATAG, &arg);                            \
+		int ret = _at_sized(array, ATAG, sizeof(CTYPE), true, &arg);   \
 		if (ret)                                                       \
 			return ret;                                            \
-		if (arg->size % sizeof(CTYPE))                                 \
-			return VACCEL_EINVAL;                                  \
 		*values = (CTYPE *)arg->buf;                                   \
-		*count = arg->size / sizeof(CTYPE);                            \
+		if (count)                                                     \
+			*count = arg->size / sizeof(CTYPE);                    \
 		array->position++;                                             \
 		return VACCEL_OK;                                              \
 	}                                                                      \
 	int vaccel_arg_array_set_##NAME(struct vaccel_arg_array *array,        \
 					CTYPE *value)                          \
 	{                                                                      \
-		if (!value)                                                    \
-			return VACCEL_EINVAL;                                  \
-		return _write_into(array, TAG, value, sizeof(CTYPE), true);    \
+		return _scalar_io(array, TAG, value, sizeof(CTYPE), true);     \
 	}                                                                      \
 	int vaccel_arg_array_set_##NAME##_array(                               \
 		struct vaccel_arg_array *array, CTYPE *values, size_t count)   \
 	{                                                                      \
-		return _write_into(array, ATAG, values, count * sizeof(CTYPE), \
-				   true);                                      \
+		struct vaccel_arg *arg;                                        \
+		if (!values)                                                   \
+			return VACCEL_EINVAL;                                  \
+		int ret = _at_sized(array, ATAG, sizeof(CTYPE), true, &arg);   \
+		if (ret)                                                       \
+			return ret;                                            \
+		if (count > arg->size / sizeof(CTYPE))                         \
+			return VACCEL_EINVAL;                                  \
+		memcpy(arg->buf, values, count * sizeof(CTYPE));               \
+		array->position++;                                             \
+		return VACCEL_OK;                                              \
 	}
 
 VACCEL_ARG_NUMERIC_TYPES(RT_DEFINE_TYPED)
 
 int vaccel_arg_array_add_string(struct vaccel_arg_array *array, char *str)
 {
-	if (!str)
+	if (!array || !str)
 		return VACCEL_EINVAL;
 	return _push(array, str, strlen(str) + 1, VACCEL_ARG_STRING, 0, false);
 }
@@ -287,11 +363,11 @@ int vaccel_arg_array_get_string(struct vaccel_arg_array *array, char **str)
 	struct vaccel_arg *arg;
 	if (!str)
 		return VACCEL_EINVAL;
-	int ret = _peek(array, VACCEL_ARG_STRING, &arg);
+	int ret = _at(array, VACCEL_ARG_STRING, &arg);
 	if (ret)
 		return ret;
-	/* A string arg must carry its terminator inside its size. */
-	if (!arg->buf || !arg->size || !memchr(arg->buf, '\0', arg->size))
+	/* the terminator must lie inside the arg */
+	if (!_builtin_valid(VACCEL_ARG_STRING, arg->buf, arg->size))
 		return VACCEL_EINVAL;
 	*str = (char *)arg->buf;
 	array->position++;
@@ -300,10 +376,19 @@ int vaccel_arg_array_get_string(struct vaccel_arg_array *array, char **str)
 
 int vaccel_arg_array_set_string(struct vaccel_arg_array *array, char *str)
 {
+	struct vaccel_arg *arg;
 	if (!str)
 		return VACCEL_EINVAL;
-	return _write_into(array, VACCEL_ARG_STRING, str, strlen(str) + 1,
-			   false);
+	int ret = _at(array, VACCEL_ARG_STRING, &arg);
+	if (ret)
+		return ret;
+	size_t len = strlen(str) + 1;
+	if (!arg->buf || arg->size < len)
+		return VACCEL_EINVAL;
+	memcpy(arg->buf, str, len);
+	memset((char *)arg->buf + len, 0, arg->size - len);
+	array->position++;
+	return VACCEL_OK;
 }
 
 int vaccel_arg_array_add_buffer(struct vaccel_arg_array *array, void *buf,
@@ -315,20 +400,30 @@ int vaccel_arg_array_add_buffer(struct vaccel_arg_array *array, void *buf,
 int vaccel_arg_array_get_buffer(struct vaccel_arg_array *array, void **buf,
 				size_t *size)
 {
-	return _get_bytes(array, VACCEL_ARG_BUFFER, buf, size);
+	return _get_bytes(array, VACCEL_ARG_BUFFER, true, buf, size);
 }
 
 int vaccel_arg_array_set_buffer(struct vaccel_arg_array *array, void *buf,
 				size_t size)
 {
-	return _write_into(array, VACCEL_ARG_BUFFER, buf, size, false);
+	struct vaccel_arg *arg;
+	if (!buf || !size)
+		return VACCEL_EINVAL;
+	int ret = _at(array, VACCEL_ARG_BUFFER, &arg);
+	if (ret)
+		return ret;
+	if (!arg->buf || arg->size < size)
+		return VACCEL_EINVAL;
+	memcpy(arg->buf, buf, size);
+	array->position++;
+	return VACCEL_OK;
 }
 
 int vaccel_arg_array_add_custom(struct vaccel_arg_array *array,
 				uint32_t custom_id, void *buf, size_t size,
 				vaccel_arg_type_validator_fn validator)
 {
-	if (validator && !validator(buf, size, custom_id))
+	if (!array || !validator || !validator(buf, size, custom_id))
 		return VACCEL_EINVAL;
 	return _push(array, buf, size, VACCEL_ARG_CUSTOM, custom_id, false);
 }
@@ -338,15 +433,16 @@ int vaccel_arg_array_get_custom(struct vaccel_arg_array *array,
 				vaccel_arg_type_validator_fn validator)
 {
 	struct vaccel_arg *arg;
-	if (!buf || !size)
+	if (!validator || !buf)
 		return VACCEL_EINVAL;
-	int ret = _peek_id(array, VACCEL_ARG_CUSTOM, expected_id, &arg);
+	int ret = _at_typed(array, VACCEL_ARG_CUSTOM, expected_id, &arg);
 	if (ret)
 		return ret;
-	if (validator && !validator(arg->buf, arg->size, expected_id))
+	if (!validator(arg->buf, arg->size, arg->custom_type_id))
 		return VACCEL_EINVAL;
 	*buf = arg->buf;
-	*size = arg->size;
+	if (size)
+		*size = arg->size;
 	array->position++;
 	return VACCEL_OK;
 }
@@ -356,12 +452,17 @@ int vaccel_arg_array_set_custom(struct vaccel_arg_array *array,
 				vaccel_arg_type_validator_fn validator)
 {
 	struct vaccel_arg *arg;
-	int ret = _peek_id(array, VACCEL_ARG_CUSTOM, expected_id, &arg);
+	if (!validator)
+		return VACCEL_EINVAL;
+	int ret = _at_typed(array, VACCEL_ARG_CUSTOM, expected_id, &arg);
 	if (ret)
 		return ret;
-	if (validator && !validator(buf, size, expected_id))
+	if (arg->size != size || !validator(buf, size, expected_id))
 		return VACCEL_EINVAL;
-	return _write_into(array, VACCEL_ARG_CUSTOM, buf, size, false);
+	if (size)
+		memcpy(arg->buf, buf, size);
+	array->position++;
+	return VACCEL_OK;
 }
 
 int vaccel_arg_array_add_serialized(struct vaccel_arg_array *array,
@@ -371,20 +472,13 @@ int vaccel_arg_array_add_serialized(struct vaccel_arg_array *array,
 {
 	void *buf = NULL;
 	size_t size = 0;
-	if (!array || !data || (unsigned)type >= VACCEL_ARG_MAX)
+	if (!array || !serializer)
 		return VACCEL_EINVAL;
-	if (serializer) {
-		int ret = serializer(data, data_size, custom_id, &buf, &size);
-		if (ret)
-			return ret;
-	} else {
-		buf = malloc(data_size ? data_size : 1);
-		if (!buf)
-			return VACCEL_ENOMEM;
-		memcpy(buf, data, data_size);
-		size = data_size;
-	}
-	int ret = _push(array, buf, size, type, custom_id, true);
+	int ret = serializer(data, data_size, custom_id, &buf, &size);
+	if (ret)
+		return ret;
+	/* the serialized bytes belong to the array from here on */
+	ret = _push(array, buf, size, type, custom_id, true);
 	if (ret)
 		free(buf);
 	return ret;
@@ -397,21 +491,18 @@ int vaccel_arg_array_get_serialized(struct vaccel_arg_array *array,
 				    vaccel_arg_deserializer_fn deserializer)
 {
 	struct vaccel_arg *arg;
-	if (!data)
+	if (!data || !deserializer)
 		return VACCEL_EINVAL;
-	int ret = _peek_id(array, expected_type, expected_custom_id, &arg);
+	int ret = _at_typed(array, expected_type, expected_custom_id, &arg);
 	if (ret)
 		return ret;
-	if (deserializer) {
-		ret = deserializer(arg->buf, arg->size, expected_custom_id,
-				   expected_size, data);
-		if (ret)
-			return ret;
-	} else {
-		if (arg->size != expected_size)
-			return VACCEL_EINVAL;
-		memcpy(data, arg->buf, expected_size);
-	}
+	ret = deserializer(arg->buf, arg->size,
+			   expected_type == VACCEL_ARG_CUSTOM ?
+				   expected_custom_id :
+				   0,
+			   expected_size, data);
+	if (ret)
+		return ret;
 	array->position++;
 	return VACCEL_OK;
 }
@@ -423,50 +514,70 @@ int vaccel_arg_array_set_serialized(struct vaccel_arg_array *array,
 				    vaccel_arg_serializer_fn serializer)
 {
 	struct vaccel_arg *arg;
-	if (!data)
-		return VACCEL_EINVAL;
-	int ret = _peek_id(array, expected_type, expected_custom_id, &arg);
-	if (ret)
-		return ret;
-	if (!serializer)
-		return _write_into(array, expected_type, data, data_size,
-				   false);
 	void *buf = NULL;
 	size_t size = 0;
-	ret = serializer(data, data_size, expected_custom_id, &buf, &size);
+	if (!data || !serializer)
+		return VACCEL_EINVAL;
+	int ret = _at_typed(array, expected_type, expected_custom_id, &arg);
 	if (ret)
 		return ret;
-	ret = _write_into(array, expected_type, buf, size, false);
+	ret = serializer(data, data_size,
+			 expected_type == VACCEL_ARG_CUSTOM ? expected_custom_id :
+							      0,
+			 &buf, &size);
+	if (ret)
+		return ret;
+	if (size != arg->size) {
+		free(buf);
+		return VACCEL_EINVAL;
+	}
+	if (size)
+		memcpy(arg->buf, buf, size);
 	free(buf);
-	return ret;
+	array->position++;
+	return VACCEL_OK;
+}
+
+/* dst takes src's description; with copy, its own copy of the bytes. */
+static int _arg_take(struct vaccel_arg *dst, const struct vaccel_arg *src,
+		     bool copy)
+{
+	*dst = *src;
+	dst->owned = false;
+	if (!copy || !src->buf)
+		return VACCEL_OK;
+	dst->buf = malloc(src->size ? src->size : 1);
+	if (!dst->buf)
+		return VACCEL_ENOMEM;
+	memcpy(dst->buf, src->buf, src->size);
+	dst->owned = true;
+	return VACCEL_OK;
 }
 
 int vaccel_arg_array_add_range(struct vaccel_arg_array *dest,
 			       const struct vaccel_arg_array *src,
 			       size_t start_idx, size_t count, bool copy)
 {
-	if (!dest || !src || start_idx > src->count ||
-	    count > src->count - start_idx)
+	if (!dest || !src)
 		return VACCEL_EINVAL;
+	if (start_idx >= src->count || count > src->count - start_idx)
+		return VACCEL_ERANGE;
+	if (!count)
+		return VACCEL_OK;
 	int ret = _reserve(dest, count);
 	if (ret)
-		return -ret;
+		return ret;
 	for (size_t i = 0; i < count; i++) {
-		const struct vaccel_arg *s = &src->args[start_idx + i];
-		if (copy) {
-			struct vaccel_arg *d = &dest->args[dest->count];
-			ret = vaccel_arg_init(d, s->buf, s->size, s->type,
-					      s->custom_type_id);
-			if (ret)
-				return ret;
-			dest->count++;
-		} else {
-			ret = _push(dest, s->buf, s->size, s->type,
-				    s->custom_type_id, false);
-			if (ret)
-				return ret;
+		ret = _arg_take(&dest->args[dest->count + i],
+				&src->args[start_idx + i], copy);
+		if (ret) {
+			/* undo: dest->count was not moved yet */
+			while (i--)
+				vaccel_arg_release(&dest->args[dest->count + i]);
+			return ret;
 		}
 	}
+	dest->count += count;
 	return VACCEL_OK;
 }
 
@@ -474,8 +585,10 @@ int vaccel_arg_array_add_remaining(struct vaccel_arg_array *dest,
 				   const struct vaccel_arg_array *src,
 				   bool copy)
 {
-	if (!src)
+	if (!dest || !src)
 		return VACCEL_EINVAL;
+	if (src->position >= src->count)
+		return VACCEL_OK;
 	return vaccel_arg_array_add_range(dest, src, src->position,
 					  src->count - src->position, copy);
 }
@@ -483,25 +596,34 @@ int vaccel_arg_array_add_remaining(struct vaccel_arg_array *dest,
 int vaccel_arg_array_add_all(struct vaccel_arg_array *dest,
 			     const struct vaccel_arg_array *src, bool copy)
 {
-	if (!src)
+	if (!dest || !src)
 		return VACCEL_EINVAL;
+	if (!src->count)
+		return VACCEL_OK;
 	return vaccel_arg_array_add_range(dest, src, 0, src->count, copy);
 }
 
+/* A view of the args not yet read; the cursor does not move. */
 int vaccel_arg_array_get_remaining(struct vaccel_arg_array *array,
 				   struct vaccel_arg **args, size_t *count)
 {
 	if (!array || !args || !count)
 		return VACCEL_EINVAL;
+	if (array->position >= array->count) {
+		*args = NULL;
+		*count = 0;
+		return VACCEL_OK;
+	}
+	*args = &array->args[array->position];
 	*count = array->count - array->position;
-	*args = *count ? &array->args[array->position] : NULL;
-	array->position = array->count;
 	return VACCEL_OK;
 }
 
 size_t vaccel_arg_array_remaining_count(const struct vaccel_arg_array *array)
 {
-	return array ? array->count - array->position : 0;
+	if (!array || array->position >= array->count)
+		return 0;
+	return array->count - array->position;
 }
 
 size_t vaccel_arg_array_position(const struct vaccel_arg_array *array)
@@ -509,11 +631,13 @@ size_t vaccel_arg_array_position(const struct vaccel_arg_array *array)
 	return array ? array->position : 0;
 }
 
+/* Past the end means at the end. */
 void vaccel_arg_array_set_position(struct vaccel_arg_array *array,
 				   size_t position)
 {
-	if (array && position <= array->count)
-		array->position = position;
+	if (array)
+		array->position =
+			position > array->count ? array->count : position;
 }
 
 void vaccel_arg_array_reset_position(struct vaccel_arg_array *array)

@@ -88,8 +88,12 @@ int vaccel_config_release(struct vaccel_config *config)
 		return VACCEL_EINVAL;
 	free(config->plugins);
 	free(config->log_file);
+	/* back to the defaults, as upstream leaves a released config */
 	config->plugins = NULL;
 	config->log_file = NULL;
+	config->log_level = VACCEL_LOG_ERROR;
+	config->profiling_enabled = false;
+	config->version_ignore = false;
 	return VACCEL_OK;
 }
 

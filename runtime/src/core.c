@@ -2,14 +2,44 @@
 // Bootstrap and cleanup of the runtime, and the constructor that starts it
 // from the environment when the library is loaded.
 #include "rt.h"
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_mutex_t rt_core_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vaccel_config rt_config;
 static bool rt_initialized;
 static bool rt_ignore_version;
+/* the runtime's private directory, "" when none could be made */
+static char rt_rundir[PATH_MAX];
+
+/* A fresh private directory under $XDG_RUNTIME_DIR (else $TMPDIR, /tmp).
+ * Not fatal: nothing in the runtime needs it; programs may ask for it. */
+static void _rundir_create(void)
+{
+	const char *base = getenv("XDG_RUNTIME_DIR");
+	if (!base || !*base || access(base, W_OK))
+		base = getenv("TMPDIR");
+	if (!base || !*base)
+		base = "/tmp";
+	rt_rundir[0] = '\0';
+	if (snprintf(rt_rundir, sizeof(rt_rundir), "%s/vaccel-XXXXXX", base) >=
+		    (int)sizeof(rt_rundir) ||
+	    !mkdtemp(rt_rundir)) {
+		vaccel_warn("Cannot create a run directory in %s", base);
+		rt_rundir[0] = '\0';
+		return;
+	}
+	vaccel_debug("Run directory %s", rt_rundir);
+}
+
+const char *vaccel_rundir(void)
+{
+	return vaccel_is_initialized() && rt_rundir[0] ? rt_rundir : NULL;
+}
 
 bool vaccel_is_initialized(void)
 {
@@ -52,6 +82,7 @@ int vaccel_bootstrap_with_config(struct vaccel_config *config)
 	__atomic_store_n(&rt_ignore_version, rt_config.version_ignore,
 			 __ATOMIC_RELAXED);
 	vaccel_config_print_debug(&rt_config);
+	_rundir_create();
 
 	/* Plugins that fail are logged by the loader; the runtime stays
 	 * usable with the others. */
@@ -96,6 +127,10 @@ int vaccel_cleanup(void)
 	rt_plugin_unload_all();
 	rt_prof_ops_flush();
 	rt_prof_set_enabled(false);
+	/* only if empty: what programs left there is theirs */
+	if (rt_rundir[0] && rmdir(rt_rundir))
+		vaccel_debug("Run directory %s left in place", rt_rundir);
+	rt_rundir[0] = '\0';
 	vaccel_debug("vAccel cleaned up");
 	rt_log_close();
 	vaccel_config_release(&rt_config);

@@ -14,7 +14,7 @@ static size_t rt_nr_plugins;
 
 int vaccel_plugin_register_ops(struct vaccel_op *ops, size_t nr_ops)
 {
-	if (!ops || !nr_ops)
+	if (!ops || !nr_ops || nr_ops > VACCEL_OP_MAX) /* upstream's bounds */
 		return VACCEL_EINVAL;
 	for (size_t i = 0; i < nr_ops; i++) {
 		struct vaccel_op *op = &ops[i];

@@ -8,12 +8,24 @@
 
 static bool rt_prof_on;
 
-#define RT_OP_REGION(t) [t] = VACCEL_PROF_REGION_INIT(#t)
+/* Upstream's region has no lock of its own (its layout is the ABI), so
+ * regions share a small table of locks picked by address. */
+enum { RT_PROF_LOCKS = 16 };
+static pthread_mutex_t rt_prof_locks[RT_PROF_LOCKS] = {
+	[0 ... RT_PROF_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER
+};
+
+static pthread_mutex_t *_lock(const struct vaccel_prof_region *region)
+{
+	return &rt_prof_locks[((uintptr_t)region / sizeof(*region)) %
+			      RT_PROF_LOCKS];
+}
+
+/* one region per op type, named after it */
+#define RT_OP_REGION(NAME, ...) \
+	[VACCEL_OP_##NAME] = VACCEL_PROF_REGION_INIT("VACCEL_OP_" #NAME),
 struct vaccel_prof_region rt_op_prof[VACCEL_OP_MAX] = {
-	RT_OP_REGION(VACCEL_OP_NOOP),
-	RT_OP_REGION(VACCEL_OP_EXEC),
-	RT_OP_REGION(VACCEL_OP_EXEC_WITH_RESOURCE),
-	RT_OP_REGION(VACCEL_OP_BLAS_SGEMM),
+	VACCEL_OP_TYPE_ENUM_LIST(RT_OP_REGION)
 };
 
 void rt_prof_set_enabled(bool on)
@@ -46,7 +58,6 @@ int vaccel_prof_region_init(struct vaccel_prof_region *region,
 	region->nr_entries = 0;
 	region->samples = NULL;
 	region->size = 0;
-	pthread_mutex_init(&region->lock, NULL);
 	return VACCEL_OK;
 }
 
@@ -54,7 +65,7 @@ int vaccel_prof_region_release(struct vaccel_prof_region *region)
 {
 	if (!region)
 		return VACCEL_EINVAL;
-	pthread_mutex_lock(&region->lock);
+	pthread_mutex_lock(_lock(region));
 	free(region->samples);
 	region->samples = NULL;
 	region->nr_entries = 0;
@@ -64,7 +75,7 @@ int vaccel_prof_region_release(struct vaccel_prof_region *region)
 		region->name = NULL;
 		region->name_owned = false;
 	}
-	pthread_mutex_unlock(&region->lock);
+	pthread_mutex_unlock(_lock(region));
 	return VACCEL_OK;
 }
 
@@ -77,7 +88,7 @@ int vaccel_prof_region_start(struct vaccel_prof_region *region)
 
 	uint64_t t = _now_ns();
 	int ret = VACCEL_OK;
-	pthread_mutex_lock(&region->lock);
+	pthread_mutex_lock(_lock(region));
 	if (region->nr_entries == region->size) {
 		size_t nsize = region->size ? region->size * 2 : 64;
 		struct vaccel_prof_sample *s =
@@ -93,11 +104,11 @@ int vaccel_prof_region_start(struct vaccel_prof_region *region)
 	region->samples[region->nr_entries].time = UINT64_MAX;
 	region->nr_entries++;
 out:
-	pthread_mutex_unlock(&region->lock);
+	pthread_mutex_unlock(_lock(region));
 	return ret;
 }
 
-int vaccel_prof_region_stop(struct vaccel_prof_region *region)
+int vaccel_prof_region_stop(const struct vaccel_prof_region *region)
 {
 	if (!vaccel_prof_enabled())
 		return VACCEL_OK;
@@ -106,7 +117,7 @@ int vaccel_prof_region_stop(struct vaccel_prof_region *region)
 
 	uint64_t t = _now_ns();
 	int ret = VACCEL_ENOENT;
-	pthread_mutex_lock(&region->lock);
+	pthread_mutex_lock(_lock(region));
 	/* Close the newest open sample: exact for one thread, and a fair
 	 * approximation when threads interleave on one region. */
 	for (size_t i = region->nr_entries; i-- > 0;) {
@@ -116,34 +127,34 @@ int vaccel_prof_region_stop(struct vaccel_prof_region *region)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&region->lock);
+	pthread_mutex_unlock(_lock(region));
 	return ret;
 }
 
-uint64_t vaccel_prof_region_total_ns(struct vaccel_prof_region *region)
+uint64_t vaccel_prof_region_total_ns(const struct vaccel_prof_region *region)
 {
 	uint64_t total = 0;
 	if (!region)
 		return 0;
-	pthread_mutex_lock(&region->lock);
+	pthread_mutex_lock(_lock(region));
 	for (size_t i = 0; i < region->nr_entries; i++)
 		if (region->samples[i].time != UINT64_MAX)
 			total += region->samples[i].time;
-	pthread_mutex_unlock(&region->lock);
+	pthread_mutex_unlock(_lock(region));
 	return total;
 }
 
-int vaccel_prof_region_print(struct vaccel_prof_region *region)
+int vaccel_prof_region_print(const struct vaccel_prof_region *region)
 {
 	if (!region)
 		return VACCEL_EINVAL;
 	if (!vaccel_prof_enabled())
 		return VACCEL_OK;
 	uint64_t total = vaccel_prof_region_total_ns(region);
-	pthread_mutex_lock(&region->lock);
+	pthread_mutex_lock(_lock(region));
 	size_t n = region->nr_entries;
 	const char *name = region->name ? region->name : "(unnamed)";
-	pthread_mutex_unlock(&region->lock);
+	pthread_mutex_unlock(_lock(region));
 	if (n)
 		vaccel_info("[prof] %s: total_time: %" PRIu64
 			    " nsec nr_entries: %zu",
@@ -186,6 +197,56 @@ int vaccel_prof_regions_print_all(struct vaccel_prof_region *regions,
 	return VACCEL_OK;
 }
 
+int vaccel_prof_regions_init(struct vaccel_prof_region *regions, int nregions)
+{
+	if (!regions || nregions < 0)
+		return VACCEL_EINVAL;
+	for (int i = 0; i < nregions; i++)
+		regions[i] = (struct vaccel_prof_region)VACCEL_PROF_REGION_INIT(
+			NULL);
+	return VACCEL_OK;
+}
+
+/* "[prof] <name>: total_time: N nsec nr_entries: M" of each region with
+ * samples, each terminated by a NUL, into a malloc'ed *tbuf of tbuf_len
+ * bytes. Returns the bytes needed when tbuf is NULL, else the bytes written,
+ * or -VACCEL_E*. */
+int vaccel_prof_regions_print_all_to_buf(char **tbuf, size_t tbuf_len,
+					 struct vaccel_prof_region *regions,
+					 int size)
+{
+	if (!vaccel_prof_enabled())
+		return 0;
+	if (!regions || size < 0)
+		return -VACCEL_EINVAL;
+	char *buf = NULL;
+	if (tbuf) {
+		buf = malloc(tbuf_len ? tbuf_len : 1);
+		if (!buf)
+			return -VACCEL_ENOMEM;
+		buf[0] = '\0';
+		*tbuf = buf;
+	}
+	size_t used = 0;
+	for (int i = 0; i < size; i++) {
+		if (!regions[i].nr_entries)
+			continue;
+		uint64_t total = vaccel_prof_region_total_ns(&regions[i]);
+		size_t room = buf && used < tbuf_len ? tbuf_len - used : 0;
+		int n = snprintf(buf ? buf + used : NULL, room,
+				 "[prof] %s: total_time: %" PRIu64
+				 " nsec nr_entries: %zu",
+				 regions[i].name ? regions[i].name : "(unnamed)",
+				 total, regions[i].nr_entries);
+		if (n < 0)
+			return -VACCEL_EINVAL;
+		used += (size_t)n + 1;
+	}
+	if (buf && used > tbuf_len)
+		used = tbuf_len;
+	return (int)used;
+}
+
 int vaccel_prof_regions_release(struct vaccel_prof_region *regions,
 				int nregions)
 {
@@ -207,11 +268,11 @@ void rt_prof_ops_flush(void)
 		if (!rt_op_prof[i].name)
 			continue;
 		vaccel_prof_region_print(&rt_op_prof[i]);
-		pthread_mutex_lock(&rt_op_prof[i].lock);
+		pthread_mutex_lock(_lock(&rt_op_prof[i]));
 		free(rt_op_prof[i].samples);
 		rt_op_prof[i].samples = NULL;
 		rt_op_prof[i].nr_entries = 0;
 		rt_op_prof[i].size = 0;
-		pthread_mutex_unlock(&rt_op_prof[i].lock);
+		pthread_mutex_unlock(_lock(&rt_op_prof[i]));
 	}
 }

@@ -3,6 +3,7 @@
 // and registration with sessions (which keeps the refcount).
 #include "rt.h"
 #include "session_res.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -16,34 +17,23 @@ static pthread_mutex_t rt_res_lock = PTHREAD_MUTEX_INITIALIZER;
 static vaccel_list_t rt_res_live = VACCEL_LIST_ENTRY_INIT(rt_res_live);
 static vaccel_id_t rt_next_res_id = 1;
 
-static const char *const rt_res_type_names[VACCEL_RESOURCE_MAX] = {
-	[VACCEL_RESOURCE_LIB] = "VACCEL_RESOURCE_LIB",
-	[VACCEL_RESOURCE_DATA] = "VACCEL_RESOURCE_DATA",
-	[VACCEL_RESOURCE_MODEL] = "VACCEL_RESOURCE_MODEL",
-};
-
-const char *vaccel_resource_type_to_str(vaccel_resource_type_t type)
-{
-	if ((unsigned)type >= VACCEL_RESOURCE_MAX)
-		return "VACCEL_RESOURCE_MAX";
-	return rt_res_type_names[type];
-}
-
 long int vaccel_resource_refcount(const struct vaccel_resource *res)
 {
 	if (!res)
 		return -VACCEL_EINVAL;
-	return (long int)__atomic_load_n(&res->refcount, __ATOMIC_ACQUIRE);
+	/* pairs with the acq_rel updates below */
+	return (long int)atomic_load_explicit(&res->refcount,
+					      memory_order_acquire);
 }
 
 void rt_resource_refcount_inc(struct vaccel_resource *res)
 {
-	__atomic_fetch_add(&res->refcount, 1, __ATOMIC_ACQ_REL);
+	atomic_fetch_add_explicit(&res->refcount, 1, memory_order_acq_rel);
 }
 
 void rt_resource_refcount_dec(struct vaccel_resource *res)
 {
-	__atomic_fetch_sub(&res->refcount, 1, __ATOMIC_ACQ_REL);
+	atomic_fetch_sub_explicit(&res->refcount, 1, memory_order_acq_rel);
 }
 
 static void _free_blobs(struct vaccel_resource *res)
@@ -52,10 +42,7 @@ static void _free_blobs(struct vaccel_resource *res)
 		struct vaccel_blob *b = res->blobs[i];
 		if (!b)
 			continue;
-		free(b->name);
-		free(b->path);
-		free(b->data);
-		free(b);
+		vaccel_blob_delete(b);
 	}
 	free(res->blobs);
 	res->blobs = NULL;
@@ -80,12 +67,16 @@ static void _free_fields(struct vaccel_resource *res)
 	_free_blobs(res);
 }
 
+/* A blob owning copies of name, path and data (a FILE blob when there is
+ * no data); files it names are the resource's to remove. */
 static struct vaccel_blob *_blob_new(const char *name, const char *path,
 				     const void *data, size_t size)
 {
 	struct vaccel_blob *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
+	/* path_owned stays false: the resource removes its own files */
+	b->type = data ? VACCEL_BLOB_BUFFER : VACCEL_BLOB_FILE;
 	b->name = strdup(name);
 	b->path = path ? strdup(path) : NULL;
 	b->size = size;
@@ -93,12 +84,10 @@ static struct vaccel_blob *_blob_new(const char *name, const char *path,
 		b->data = malloc(size ? size : 1);
 		if (b->data)
 			memcpy(b->data, data, size);
+		b->data_owned = true;
 	}
 	if (!b->name || (path && !b->path) || (data && !b->data)) {
-		free(b->name);
-		free(b->path);
-		free(b->data);
-		free(b);
+		vaccel_blob_delete(b);
 		return NULL;
 	}
 	return b;
@@ -119,55 +108,131 @@ static void _reset(struct vaccel_resource *res, vaccel_resource_type_t type)
 {
 	memset(res, 0, sizeof(*res));
 	res->type = type;
+	res->path_type = VACCEL_PATH_LOCAL_FILE;
 	vaccel_list_init(&res->entry);
+	vaccel_list_init(&res->sessions);
+	pthread_mutex_init(&res->sessions_lock, NULL);
+	atomic_init(&res->refcount, 0);
 }
 
+/* A local path, with or without upstream's "file://" prefix, and what it
+ * names; VACCEL_EINVAL for anything else (remote URIs included: this
+ * runtime does not download). */
+static int _local_path(const char *uri, const char **path,
+		       vaccel_path_type_t *type)
+{
+	struct stat st;
+	const char *sep = strstr(uri, "://");
+	if (sep && strncmp(uri, "file://", 7) != 0) {
+		vaccel_error("Unsupported URI %s (only local paths)", uri);
+		return VACCEL_EINVAL;
+	}
+	*path = sep ? sep + 3 : uri;
+	if (stat(*path, &st) ||
+	    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+		vaccel_error("Invalid path %s", *path);
+		return VACCEL_EINVAL;
+	}
+	if (strlen(*path) >= PATH_MAX)
+		return VACCEL_ENAMETOOLONG;
+	*type = S_ISDIR(st.st_mode) ? VACCEL_PATH_LOCAL_DIR :
+				      VACCEL_PATH_LOCAL_FILE;
+	return VACCEL_OK;
+}
+
+/* Append a FILE blob for path (named after its last component). */
+static int _add_file_blob(struct vaccel_resource *res, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st))
+		st.st_size = 0;
+	const char *base = strrchr(path, '/');
+	struct vaccel_blob **nb =
+		realloc(res->blobs, (res->nr_blobs + 1) * sizeof(*nb));
+	if (!nb)
+		return VACCEL_ENOMEM;
+	res->blobs = nb;
+	nb[res->nr_blobs] = _blob_new(base ? base + 1 : path, path, NULL,
+				      (size_t)st.st_size);
+	if (!nb[res->nr_blobs])
+		return VACCEL_ENOMEM;
+	res->nr_blobs++;
+	return VACCEL_OK;
+}
+
+/* A directory resource's blobs: its regular files, in name order. */
+static int _add_dir_blobs(struct vaccel_resource *res, const char *dir)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, NULL, alphasort);
+	if (n < 0)
+		return VACCEL_EIO;
+	int ret = VACCEL_OK;
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		if (!ret &&
+		    snprintf(p, sizeof(p), "%s/%s", dir, list[i]->d_name) <
+			    (int)sizeof(p) &&
+		    !stat(p, &st) && S_ISREG(st.st_mode))
+			ret = _add_file_blob(res, p);
+		free(list[i]);
+	}
+	free(list);
+	return ret;
+}
+
+/* Upstream's rules: every path exists, all of one kind, at most one
+ * directory. */
 int vaccel_resource_init_multi(struct vaccel_resource *res, const char **paths,
 			       size_t nr_paths, vaccel_resource_type_t type)
 {
+	vaccel_path_type_t kind = VACCEL_PATH_MAX;
 	if (!res || !paths || !nr_paths ||
 	    (unsigned)type >= VACCEL_RESOURCE_MAX)
 		return VACCEL_EINVAL;
 
 	_reset(res, type);
 	for (size_t i = 0; i < nr_paths; i++) {
-		struct stat st;
+		const char *p;
+		vaccel_path_type_t t;
 		if (!paths[i])
 			return VACCEL_EINVAL;
-		if (stat(paths[i], &st) != 0) {
-			int err = errno;
-			vaccel_error("Resource path %s: %s", paths[i],
-				     strerror(err));
-			return err;
+		int ret = _local_path(paths[i], &p, &t);
+		if (ret)
+			return ret;
+		if (i && (t == VACCEL_PATH_LOCAL_DIR ||
+			  kind == VACCEL_PATH_LOCAL_DIR)) {
+			vaccel_error("A resource has one directory or files");
+			return VACCEL_ENOTSUP;
 		}
+		kind = t;
 	}
+	res->path_type = kind;
 
+	int ret = VACCEL_ENOMEM;
 	res->paths = calloc(nr_paths, sizeof(*res->paths));
-	res->blobs = calloc(nr_paths, sizeof(*res->blobs));
-	if (!res->paths || !res->blobs)
-		goto nomem;
+	if (!res->paths)
+		goto err;
 	for (size_t i = 0; i < nr_paths; i++) {
-		struct stat st;
-		const char *base = strrchr(paths[i], '/');
-		base = base ? base + 1 : paths[i];
-		if (stat(paths[i], &st) != 0)
-			st.st_size = 0;
-		res->paths[i] = strdup(paths[i]);
-		res->nr_paths++;
+		const char *p;
+		vaccel_path_type_t t;
+		_local_path(paths[i], &p, &t);
+		res->paths[i] = strdup(p);
 		if (!res->paths[i])
-			goto nomem;
-		res->blobs[i] =
-			_blob_new(base, paths[i], NULL, (size_t)st.st_size);
-		res->nr_blobs++;
-		if (!res->blobs[i])
-			goto nomem;
+			goto err;
+		res->nr_paths++;
+		ret = t == VACCEL_PATH_LOCAL_DIR ? _add_dir_blobs(res, p) :
+						   _add_file_blob(res, p);
+		if (ret)
+			goto err;
 	}
 	_publish(res);
 	return VACCEL_OK;
 
-nomem:
+err:
 	_free_fields(res);
-	return VACCEL_ENOMEM;
+	return ret;
 }
 
 int vaccel_resource_init(struct vaccel_resource *res, const char *path,
@@ -283,19 +348,32 @@ nomem:
 
 int vaccel_resource_release(struct vaccel_resource *res)
 {
-	if (!res || !res->id)
+	if (!res || res->id <= 0)
 		return VACCEL_EINVAL;
-	if (vaccel_resource_refcount(res) > 0) {
-		vaccel_error("resource:%" PRId64 " is still registered with %ld "
-			     "session(s)",
-			     res->id, vaccel_resource_refcount(res));
-		return VACCEL_EBUSY;
+	/* Upstream's rule: releasing a resource unregisters it from every
+	 * session first (each session's plugin hook runs). */
+	for (;;) {
+		struct vaccel_session *sess = NULL;
+		pthread_mutex_lock(&res->sessions_lock);
+		if (!vaccel_list_empty(&res->sessions))
+			sess = vaccel_list_container(res->sessions.next,
+						     struct rt_res_link,
+						     res_entry)
+				       ->sess;
+		pthread_mutex_unlock(&res->sessions_lock);
+		if (!sess)
+			break;
+		int ret = vaccel_resource_unregister(res, sess);
+		/* EINVAL: a concurrent unregister got there first */
+		if (ret && ret != VACCEL_EINVAL)
+			return ret;
 	}
 	pthread_mutex_lock(&rt_res_lock);
 	vaccel_list_unlink(&res->entry);
 	pthread_mutex_unlock(&rt_res_lock);
 	vaccel_debug("resource:%" PRId64 " released", res->id);
 	_free_fields(res);
+	pthread_mutex_destroy(&res->sessions_lock);
 	res->id = 0;
 	return VACCEL_OK;
 }
@@ -338,6 +416,14 @@ int vaccel_resource_from_buf(struct vaccel_resource **res, const void *buf,
 		r, buf, nr_bytes, type, filename, mem_only));
 }
 
+int vaccel_resource_from_blobs(struct vaccel_resource **res,
+			       const struct vaccel_blob **blobs,
+			       size_t nr_blobs, vaccel_resource_type_t type)
+{
+	RT_RES_ALLOC_WRAPPER(
+		vaccel_resource_init_from_blobs(r, blobs, nr_blobs, type));
+}
+
 int vaccel_resource_delete(struct vaccel_resource *res)
 {
 	int ret = vaccel_resource_release(res);
@@ -369,6 +455,104 @@ static int _get(struct vaccel_resource **res, bool by_id, vaccel_id_t id,
 	return ret;
 }
 
+int vaccel_resource_get_all_by_type(struct vaccel_resource ***res,
+				    size_t *nr_found,
+				    vaccel_resource_type_t type)
+{
+	vaccel_list_entry_t *it;
+	if (!res || !nr_found || (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+	pthread_mutex_lock(&rt_res_lock);
+	size_t n = 0;
+	vaccel_list_for_each(it, &rt_res_live)
+	{
+		if (vaccel_list_container(it, struct vaccel_resource, entry)
+			    ->type == type)
+			n++;
+	}
+	struct vaccel_resource **arr = n ? malloc(n * sizeof(*arr)) : NULL;
+	if (n && arr) {
+		size_t i = 0;
+		vaccel_list_for_each(it, &rt_res_live)
+		{
+			struct vaccel_resource *r = vaccel_list_container(
+				it, struct vaccel_resource, entry);
+			if (r->type == type)
+				arr[i++] = r;
+		}
+	}
+	pthread_mutex_unlock(&rt_res_lock);
+	*nr_found = 0;
+	if (!n)
+		return VACCEL_ENOENT;
+	if (!arr)
+		return VACCEL_ENOMEM;
+	*res = arr;
+	*nr_found = n;
+	return VACCEL_OK;
+}
+
+int vaccel_resource_directory(struct vaccel_resource *res, char *out_path,
+			      size_t out_path_size, char **alloc_path)
+{
+	if (!res || (!out_path && !alloc_path) || res->id <= 0)
+		return VACCEL_EINVAL;
+	/* only resources made from a directory have one (upstream) */
+	if (res->path_type != VACCEL_PATH_LOCAL_DIR)
+		return VACCEL_ENOTSUP;
+	const char *dir = res->rundir ? res->rundir :
+		(res->nr_paths ? res->paths[0] : NULL);
+	if (!dir)
+		return VACCEL_EINVAL;
+	if (alloc_path) {
+		*alloc_path = strdup(dir);
+		return *alloc_path ? VACCEL_OK : VACCEL_ENOMEM;
+	}
+	if (strlen(dir) >= out_path_size)
+		return VACCEL_EINVAL;
+	strcpy(out_path, dir);
+	return VACCEL_OK;
+}
+
+int vaccel_resource_init_from_blobs(struct vaccel_resource *res,
+				    const struct vaccel_blob **blobs,
+				    size_t nr_blobs,
+				    vaccel_resource_type_t type)
+{
+	if (!res || !blobs || !nr_blobs ||
+	    (unsigned)type >= VACCEL_RESOURCE_MAX)
+		return VACCEL_EINVAL;
+	for (size_t i = 0; i < nr_blobs; i++)
+		if (!vaccel_blob_valid(blobs[i]))
+			return VACCEL_EINVAL;
+	_reset(res, type);
+	res->blobs = calloc(nr_blobs, sizeof(*res->blobs));
+	res->paths = calloc(nr_blobs, sizeof(*res->paths));
+	if (!res->blobs || !res->paths)
+		goto nomem;
+	/* each blob copied: a file by its path, memory by its bytes */
+	for (size_t i = 0; i < nr_blobs; i++) {
+		const struct vaccel_blob *b = blobs[i];
+		bool in_mem = b->type != VACCEL_BLOB_FILE && b->data;
+		res->blobs[i] = _blob_new(b->name, b->path,
+					  in_mem ? b->data : NULL,
+					  b->size);
+		res->nr_blobs++;
+		if (!res->blobs[i])
+			goto nomem;
+		if (b->path) {
+			res->paths[res->nr_paths] = strdup(b->path);
+			if (!res->paths[res->nr_paths++])
+				goto nomem;
+		}
+	}
+	_publish(res);
+	return VACCEL_OK;
+nomem:
+	_free_fields(res);
+	return VACCEL_ENOMEM;
+}
+
 int vaccel_resource_get_by_id(struct vaccel_resource **res, vaccel_id_t id)
 {
 	return _get(res, true, id, VACCEL_RESOURCE_LIB);
@@ -396,7 +580,10 @@ int vaccel_resource_register(struct vaccel_resource *res,
 	 * register/unregister of the same pair cannot interleave with it. */
 	pthread_mutex_lock(&sess->resources_lock);
 	if (rt_session_find_link(sess, res)) {
-		ret = VACCEL_EEXIST;
+		/* upstream: not an error, and nothing to do */
+		vaccel_warn("session:%" PRId64 " resource %" PRId64
+			    " is already registered",
+			    sess->id, res->id);
 		goto out;
 	}
 	if (sess->plugin->info->resource_register) {
@@ -409,7 +596,11 @@ int vaccel_resource_register(struct vaccel_resource *res,
 			goto out;
 		}
 	}
-	vaccel_list_add_tail(&sess->resources, &l->sess_entry);
+	l->sess = sess;
+	vaccel_list_add_tail(&sess->resources[res->type], &l->sess_entry);
+	pthread_mutex_lock(&res->sessions_lock);
+	vaccel_list_add_tail(&res->sessions, &l->res_entry);
+	pthread_mutex_unlock(&res->sessions_lock);
 	sess->resource_counts[res->type]++;
 	rt_resource_refcount_inc(res);
 	l = NULL;
@@ -432,7 +623,7 @@ int vaccel_resource_unregister(struct vaccel_resource *res,
 	pthread_mutex_lock(&sess->resources_lock);
 	struct rt_res_link *l = rt_session_find_link(sess, res);
 	if (!l) {
-		ret = VACCEL_EPERM;
+		ret = VACCEL_EINVAL; /* upstream's code */
 		goto out;
 	}
 	if (sess->plugin->info->resource_unregister) {
@@ -445,6 +636,9 @@ int vaccel_resource_unregister(struct vaccel_resource *res,
 				    res->id, pret);
 	}
 	vaccel_list_unlink(&l->sess_entry);
+	pthread_mutex_lock(&res->sessions_lock);
+	vaccel_list_unlink(&l->res_entry);
+	pthread_mutex_unlock(&res->sessions_lock);
 	sess->resource_counts[res->type]--;
 	rt_resource_refcount_dec(res);
 	free(l);

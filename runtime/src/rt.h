@@ -43,6 +43,33 @@ static inline void *rt_op_func(const struct vaccel_session *sess,
 	return p->ops[type]->func;
 }
 
+/* ops/dispatch.c: the session plugin's function for type, or NULL after a
+ * log line naming the op and the plugin (the caller answers ENOTSUP). */
+void *rt_op_lookup(struct vaccel_session *sess, vaccel_op_type_t type);
+/* 0, or VACCEL_EINVAL (res not of type want) / VACCEL_EPERM (res not
+ * registered with sess), logged with the op's name. */
+int rt_op_check_resource(struct vaccel_session *sess,
+			 struct vaccel_resource *res,
+			 vaccel_resource_type_t want, vaccel_op_type_t op);
+
+/* A model op's checks (session, a MODEL resource registered with it: else
+ * VACCEL_EINVAL / VACCEL_EPERM), then the plugin's function, or NULL with
+ * *ret set (VACCEL_ENOTSUP when the plugin lacks the op). */
+void *rt_model_op_lookup(struct vaccel_session *sess,
+			 struct vaccel_resource *model, vaccel_op_type_t type,
+			 int *ret);
+
+/* genop unpackers (read/write without genop's op-type head); each checks
+ * the argument count and every buffer against the sizes its op uses. */
+int rt_image_unpack(vaccel_op_type_t type, struct vaccel_session *sess,
+		    struct vaccel_arg *read, int nr_read,
+		    struct vaccel_arg *write, int nr_write);
+int rt_fpga_unpack(vaccel_op_type_t type, struct vaccel_session *sess,
+		   struct vaccel_arg *read, int nr_read,
+		   struct vaccel_arg *write, int nr_write);
+int rt_minmax_unpack(struct vaccel_session *sess, struct vaccel_arg *read,
+		     int nr_read, struct vaccel_arg *write, int nr_write);
+
 static inline const char *rt_plugin_name(const struct vaccel_plugin *p)
 {
 	return (p && p->info && p->info->name) ? p->info->name : "(none)";

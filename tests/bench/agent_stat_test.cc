@@ -167,7 +167,7 @@ class AgentStat : public ::testing::Test {
 			      plugins.c_str(), "--qps", "2", "--pool", "4k:256,64k:16", (char *)nullptr);
 			_exit(127);
 		}
-		double end = Now() + 10;
+		double end = Now() + 30;
 		while (Now() < end && ReadFile(log_).find("listening on") == std::string::npos)
 			usleep(5000);
 		ASSERT_NE(ReadFile(log_).find("listening on"), std::string::npos) << ReadFile(log_);
@@ -241,7 +241,7 @@ TEST_F(AgentStat, NumbersAppearAndAddUp)
 	EXPECT_NE(vaccel_exec(&gen, lib.c_str(), "mytestfunc", rd, 1, wr, 1), VACCEL_OK);
 
 	// The retired guest is counted once its poller has released it.
-	for (double end = Now() + 10; Now() < end; usleep(20000)) {
+	for (double end = Now() + 30; Now() < end; usleep(20000)) {
 		out = Stat();
 		if (std::regex_search(out, std::regex("retired_guests [1-9]")))
 			break;

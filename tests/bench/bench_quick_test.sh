@@ -4,11 +4,11 @@
 # report folder is complete and well formed, not how fast anything was; and that every
 # program answers --help and refuses a bad flag with one line and a non-zero exit.
 set -uo pipefail
-run_suites=$1 ring=$2 local=$3 e2e=$4 bulk=$5
+run_suites=$1 ring=$2 local=$3 e2e=$4 bulk=$5 qp=$6
 out=${TEST_TMPDIR:-/tmp}/r
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-for prog in "$ring" "$local" "$e2e" "$bulk" "$run_suites"; do
+for prog in "$ring" "$qp" "$local" "$e2e" "$bulk" "$run_suites"; do
   name=$(basename "$prog")
   "$prog" --help > "$TEST_TMPDIR/help" 2>&1 || fail "$name --help exited non-zero"
   grep -q usage "$TEST_TMPDIR/help" || fail "$name --help prints no usage"
@@ -21,11 +21,11 @@ for prog in "$ring" "$local" "$e2e" "$bulk" "$run_suites"; do
 done
 
 start=$SECONDS
-"$run_suites" --quick --out "$out" --ring "$ring" --local "$local" --e2e "$e2e" \
+"$run_suites" --quick --out "$out" --ring "$ring" --qp "$qp" --local "$local" --e2e "$e2e" \
   --bulk "$bulk" > "$TEST_TMPDIR/stdout" || { cat "$TEST_TMPDIR/stdout"; fail "run_suites.sh failed"; }
 echo "quick run: $((SECONDS - start)) s"
 
-for f in results.json results.csv summary.csv summary.txt ring.txt local.txt e2e.txt bulk.txt \
+for f in results.json results.csv summary.csv summary.txt ring.txt qp.txt local.txt e2e.txt bulk.txt \
          plots/latency_cdf.png plots/throughput_batch.png plots/bulk_size.png; do
   [ -s "$out/$f" ] || fail "$out/$f is missing or empty"
 done
@@ -42,7 +42,8 @@ local.noop_p50_ns local.noop_p99_ns local.sgemm512_gflops e2e.noop_p50_ns e2e.no
 e2e.noop_p999_ns e2e.ring_rtt_p50_ns unix.noop_p50_ns unix.noop_p99_ns e2e.noop_batch32_mops
 e2e.noop_batch32_4thr_mops uring.nop_batch32_mops bulk.zc_4k_us bulk.zc_1m_us bulk.zc_64m_us
 bulk.copy_4k_us bulk.copy_1m_us bulk.copy_64m_us bulk.unix_4k_us bulk.unix_1m_us
-bulk.unix_64m_us machine.cores machine.probe_rtt_ns""".split()
+bulk.unix_64m_us machine.cores machine.probe_rtt_ns qp.fixed_1ms_sleeps_per_call
+qp.adaptive_1ms_sleeps_per_call qp.adaptive_1ms_overhead_p50_us""".split()
 bad = [k for k in want_num if not isinstance(r.get(k), (int, float))]
 for k in ("e2e.sgemm512_zc_overhead_pct", "e2e.sgemm512_copy_overhead_pct", "agent.idle_cpu_pct"):
     if not isinstance(r.get(k), (int, float)):

@@ -121,15 +121,18 @@ TEST(AgentLimits, GuestLimitHoldsUnderAConnectFlood)
 		if (s >= 0)
 			close(s);
 	}
-	usleep(200000);
+	// The agent accepts in order: once a probe after the flood is refused, it has handled
+	// every connection of the flood.
+	Hostile probe;
+	EXPECT_FALSE(probe.Connect(agent.socket())) << "still full after the flood";
 	EXPECT_EQ(kill(agent.pid(), 0), 0);
 	long rss1 = RssKb(agent.pid());
 	EXPECT_LT(rss1 - rss0, 64 * 1024) << "regions piled up: " << rss0 << " kB -> " << rss1 << " kB";
 	for (auto *h : held)
 		delete h;
-	usleep(100000);
-	Hostile again;
-	EXPECT_TRUE(again.Connect(agent.socket())) << "slots come back when guests leave";
+	// The slots come back once the pollers have released the guests: poll for that.
+	EXPECT_TRUE(e2e::WaitFor([&] { return Hostile().Connect(agent.socket()); }, 30))
+		<< "slots come back when guests leave\n" << agent.Log();
 	EXPECT_EQ(agent.Stop(), 0) << agent.Log();
 }
 
@@ -149,7 +152,10 @@ TEST(AgentLimits, AGuestThatNeverReapsDoesNotKeepThePollerAwake)
 	}
 	uint64_t one = 1;
 	ASSERT_EQ(write(vivs_client_peer(&h.cli, 0)->fds[0], &one, 8), 8);
-	usleep(300000);
+	ASSERT_TRUE(e2e::WaitFor([&] { return vtr_ring_count(&h.qp.cq) == 8; }, 30))
+		<< "the completion ring should fill up\n" << agent.Log();
+	// A window to measure the agent's CPU use over (not a synchronization): a loaded
+	// machine can only give the agent less CPU, never make it look busier.
 	double c0 = CpuSeconds(agent.pid());
 	usleep(1000000);
 	double used = CpuSeconds(agent.pid()) - c0;
@@ -165,16 +171,20 @@ TEST(AgentLimits, SigtermEndsTheAgentWhileAGuestFloodsIt)
 	Hostile h;
 	ASSERT_TRUE(h.Connect(agent.socket()));
 	std::atomic<bool> stop{false};
+	std::atomic<long> reaped{0};
 	std::thread flood([&] {
 		vtr_sqe s{};
 		s.opcode = VTR_OP_NOP;
 		vtr_cqe c[64];
 		while (!stop) {
 			vtr_qp_submit(&h.qp, &s, 1);
-			vtr_qp_reap(&h.qp, c, 64);
+			int n = vtr_qp_reap(&h.qp, c, 64);
+			if (n > 0)
+				reaped += n;
 		}
 	});
-	usleep(200000);
+	// SIGTERM once the flood is in full swing: the agent has answered a good many.
+	EXPECT_TRUE(e2e::WaitFor([&] { return reaped >= 1000; }, 30)) << agent.Log();
 	int rc = agent.Stop(); // waits up to 20 s
 	stop = true;
 	flood.join();
@@ -232,11 +242,13 @@ TEST(AgentLimits, SigtermExitsZeroWithOpenblasThreads)
 			       {"OPENBLAS_NUM_THREADS=2", "VACCEL_PLUGINS="}, log);
 	ASSERT_GT(pid, 0);
 	std::string text;
-	for (int i = 0; i < 2000 && text.find("listening on") == std::string::npos; i++) {
-		usleep(5000);
-		std::ifstream f(log);
-		text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-	}
+	e2e::WaitFor(
+		[&] {
+			std::ifstream f(log);
+			text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+			return text.find("listening on") != std::string::npos;
+		},
+		30);
 	ASSERT_NE(text.find("listening on"), std::string::npos) << text;
 	kill(pid, SIGTERM);
 	EXPECT_EQ(e2e::Wait(pid, 20), 0) << "SIGTERM must end the agent with status 0, not kill it";
@@ -263,10 +275,9 @@ TEST(AgentLimits, ExecOfAFifoDoesNotHangThePoller)
 					"VACCEL_SHM_SOCKET=" + agent.socket(), "OPENBLAS_NUM_THREADS=1"};
 	std::string out;
 	// guest_prog's exec round names the FIFO: its calls fail, but they must come back.
-	int rc = e2e::Run({e2e::Abs(e2e::Runfile("GUEST_PROG")), "1", "1", fifo}, env, 20, &out);
+	int rc = e2e::Run({e2e::Abs(e2e::Runfile("GUEST_PROG")), "1", "1", fifo}, env, 60, &out);
 	EXPECT_NE(rc, -1) << "the guest hung: the poller is stuck in open()\n" << agent.Log();
-	EXPECT_NE(agent.Log().find("refused"), std::string::npos) << "the exec must be refused\n"
-								   << agent.Log();
+	EXPECT_TRUE(agent.WaitLog("refused")) << "the exec must be refused\n" << agent.Log();
 	EXPECT_EQ(kill(agent.pid(), 0), 0);
 	EXPECT_EQ(agent.Stop(), 0) << agent.Log();
 }

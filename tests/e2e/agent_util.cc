@@ -1,6 +1,7 @@
 #include "agent_util.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -58,6 +59,42 @@ static double Now()
 	timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+bool WaitFor(const std::function<bool()> &cond, double timeout_s)
+{
+	for (double end = Now() + timeout_s;; usleep(2000)) {
+		if (cond())
+			return true;
+		if (Now() > end)
+			return false;
+	}
+}
+
+std::string ReadLine(int fd, double timeout_s)
+{
+	std::string line;
+	WaitFor(
+		[&] {
+			pollfd p{fd, POLLIN, 0};
+			char c;
+			while (poll(&p, 1, 0) == 1) {
+				if (read(fd, &c, 1) != 1 || c == '\n')
+					return true; // a whole line, or the writer is gone
+				line += c;
+			}
+			return false;
+		},
+		timeout_s);
+	return line;
+}
+
+size_t Count(const std::string &s, const std::string &what)
+{
+	size_t n = 0;
+	for (size_t at = 0; (at = s.find(what, at)) != std::string::npos; at++)
+		n++;
+	return n;
 }
 
 pid_t Spawn(const std::vector<std::string> &argv, const std::vector<std::string> &env,
@@ -127,21 +164,19 @@ Agent::Agent(const std::vector<std::string> &args, const std::string &tag, const
 	std::vector<std::string> all_env = {"OPENBLAS_NUM_THREADS=1", "VACCEL_PLUGINS="};
 	all_env.insert(all_env.end(), env.begin(), env.end());
 	pid_ = Spawn(argv, all_env, log_);
-	double end = Now() + 10;
-	while (Now() < end) {
-		int st;
-		if (waitpid(pid_, &st, WNOHANG) == pid_) {
-			pid_ = -1;
-			return; // died at start: ok_ stays false, Log() says why
-		}
-		// The agent logs this after listen(); probing with a connect instead would make
-		// it build a whole region for a client that leaves at once.
-		if (Log().find("listening on") != std::string::npos) {
-			ok_ = true;
-			return;
-		}
-		usleep(5000);
-	}
+	// The agent logs this after listen(); probing with a connect instead would make it
+	// build a whole region for a client that leaves at once.
+	ok_ = WaitFor(
+		[&] {
+			int st;
+			if (waitpid(pid_, &st, WNOHANG) == pid_) {
+				pid_ = -1;
+				return true; // died at start: ok_ is false, Log() says why
+			}
+			return Log().find("listening on") != std::string::npos;
+		},
+		30);
+	ok_ = ok_ && pid_ > 0;
 }
 
 int Agent::Stop()
@@ -160,6 +195,11 @@ Agent::~Agent()
 		kill(pid_, SIGKILL);
 		waitpid(pid_, nullptr, 0);
 	}
+}
+
+bool Agent::WaitLog(const std::string &what, size_t n, double timeout_s) const
+{
+	return WaitFor([&] { return Count(Log(), what) >= n; }, timeout_s);
 }
 
 std::string Agent::Log() const

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ std::string SockPath(const std::string &name);
 class Agent {
       public:
 	// Starts vaccel-agent with --socket and the given extra arguments; waits until the
-	// socket accepts connections (up to 10 s).
+	// agent logs that it listens (up to 30 s).
 	// socket: a path to listen on (e.g. an earlier agent's, to restart it); default: new.
 	// env: extra NAME=VALUE entries for the agent's environment.
 	explicit Agent(const std::vector<std::string> &args, const std::string &tag = "agent",
@@ -33,6 +34,9 @@ class Agent {
 	int Stop();
 	// The agent's stderr so far.
 	std::string Log() const;
+	// Polls the log until it holds `what` at least n times (or timeout_s passes); the
+	// event a test means, instead of a sleep that assumes how long the agent takes.
+	bool WaitLog(const std::string &what, size_t n = 1, double timeout_s = 30) const;
 
       private:
 	pid_t pid_ = -1;
@@ -49,5 +53,13 @@ int Run(const std::vector<std::string> &argv, const std::vector<std::string> &en
 pid_t Spawn(const std::vector<std::string> &argv, const std::vector<std::string> &env,
 	    const std::string &out_path);
 int Wait(pid_t pid, int timeout_s);
+
+// Polls cond every few milliseconds until it holds (true) or timeout_s passes (false).
+bool WaitFor(const std::function<bool()> &cond, double timeout_s);
+// Reads one line (without its newline) from fd within timeout_s; what came before EOF,
+// an error or the deadline otherwise.
+std::string ReadLine(int fd, double timeout_s);
+// Occurrences of what in s.
+size_t Count(const std::string &s, const std::string &what);
 
 } // namespace e2e

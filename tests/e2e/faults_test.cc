@@ -50,17 +50,12 @@ TEST(Faults, RegionFileRemovedWhileAGuestWorks)
 	pid_t g = e2e::Spawn({e2e::Abs(e2e::Runfile("GUEST_PROG")), "3000", "2"}, GuestEnv(agent),
 			     e2e::TmpPath("removed-guest.log"));
 	std::vector<std::string> files;
-	for (int i = 0; i < 2000 && files.empty(); i++) {
-		usleep(2000);
-		files = Files(dir);
-	}
+	e2e::WaitFor([&] { return !(files = Files(dir)).empty(); }, 60);
 	ASSERT_EQ(files.size(), 1u) << "the guest's region file should appear in --region-dir";
 	ASSERT_EQ(unlink(files[0].c_str()), 0);
 	// The mappings outlive the name: the guest finishes its work with every result right.
 	EXPECT_EQ(e2e::Wait(g, 120), 0) << agent.Log();
-	usleep(200000);
-	std::string log = agent.Log();
-	EXPECT_NE(log.find(": gone ("), std::string::npos) << "the guest was released:\n" << log;
+	EXPECT_TRUE(agent.WaitLog(": gone (")) << "the guest was released:\n" << agent.Log();
 	std::string out;
 	EXPECT_EQ(e2e::Run({e2e::Abs(e2e::Runfile("GUEST_PROG")), "20", "1"}, GuestEnv(agent), 60, &out), 0)
 		<< "the next guest works\n" << out;

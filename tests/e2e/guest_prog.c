@@ -4,11 +4,14 @@
  * ITER rounds of noop, exec (when a library is given) and sgemm of a random odd size, each
  * checked against a result computed here, on one session or on several threads.
  * usage: guest_prog ITER [THREADS] [EXEC_LIB]     exit 0: every result right
+ * With GUEST_PROG_READY_FD=N in the environment, the first thread writes "ready\n" on
+ * descriptor N after its first round (a test then knows the guest is at work).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <vaccel.h>
 
@@ -66,6 +69,14 @@ static int check_exec(struct vaccel_session *s, int x)
 	return 0;
 }
 
+static void say_ready(void)
+{
+	const char *fd = getenv("GUEST_PROG_READY_FD");
+
+	if (fd && write(atoi(fd), "ready\n", 6) != 6)
+		perror("guest_prog: GUEST_PROG_READY_FD");
+}
+
 static void *worker(void *arg)
 {
 	unsigned seed = (unsigned)(uintptr_t)arg * 7919u + 1;
@@ -86,6 +97,8 @@ static void *worker(void *arg)
 		bad |= check_sgemm(&blas, &seed);
 		if (exec_lib)
 			bad |= check_exec(&gen, i);
+		if (i == 0 && arg == 0)
+			say_ready();
 	}
 	vaccel_session_release(&blas);
 	vaccel_session_release(&dbg);

@@ -11,6 +11,10 @@
 
 namespace e2e {
 
+// Deadlines (ms): generous, so a busy machine or a slow handshake never fails a test; a
+// refused client is closed by the agent and fails at once.
+constexpr int kConnectMs = 20000, kCallMs = 20000;
+
 struct Hostile {
 	vivs_client cli{};
 	vshm_region *reg = nullptr;
@@ -18,7 +22,7 @@ struct Hostile {
 	uint64_t pool_off = 0, pool_size = 0;
 	bool Connect(const std::string &sock)
 	{
-		if (vivs_client_open(sock.c_str(), &cli, 5000))
+		if (vivs_client_open(sock.c_str(), &cli, kConnectMs))
 			return false;
 		vshm_err err;
 		if (vshm_region_attach_fd(cli.shm_fd, &reg, &err))
@@ -27,7 +31,7 @@ struct Hostile {
 		uint32_t nqp = 0;
 		while (vshm_layout_find(l, VSHM_AREA_QP, nqp))
 			nqp++;
-		if (vivs_client_read_peers(&cli, nqp, 5000))
+		if (vivs_client_read_peers(&cli, nqp, kConnectMs))
 			return false;
 		const vivs_peer *host = vivs_client_peer(&cli, 0);
 		const vshm_area *a;
@@ -51,7 +55,7 @@ struct Hostile {
 		if (vtr_qp_submit(&qp, &s, 1) != 1)
 			return 1000 + EAGAIN;
 		vtr_cqe c;
-		int n = vtr_qp_wait(&qp, &c, 1, 3000);
+		int n = vtr_qp_wait(&qp, &c, 1, kCallMs);
 		if (n != 1)
 			return 1000 - n;
 		if (c.user_data != s.user_data)

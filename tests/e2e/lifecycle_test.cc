@@ -5,11 +5,13 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <string>
 #include <vector>
@@ -32,18 +34,22 @@ std::vector<std::string> AgentArgs()
 bool Freeze(pid_t pid)
 {
 	kill(pid, SIGSTOP);
-	for (int i = 0; i < 2000; i++) {
-		FILE *f = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-		char buf[512] = {};
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-		if (f)
-			fclose(f);
-		const char *p = n ? strrchr(buf, ')') : nullptr;
-		if (p && (p[2] == 'T' || p[2] == 't'))
-			return true;
-		usleep(1000);
-	}
-	return false;
+	return e2e::WaitFor(
+		[&] {
+			FILE *f = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+			char buf[512] = {};
+			size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+			if (f)
+				fclose(f);
+			const char *p = n ? strrchr(buf, ')') : nullptr;
+			return p && (p[2] == 'T' || p[2] == 't');
+		},
+		10);
+}
+
+bool Exists(const std::string &path)
+{
+	return access(path.c_str(), F_OK) == 0;
 }
 
 void Boot(const std::string &sock)
@@ -55,29 +61,55 @@ void Boot(const std::string &sock)
 	ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
 }
 
+// Each guest announces over a pipe that it is about to make a call that blocks on the host
+// (block_until_told), and the function itself announces that it runs: only then is the guest
+// killed, so the kill lands mid-call whatever connecting or scheduling takes. The call is
+// then let go, so the agent finishes a request whose guest is gone.
 TEST(Lifecycle, GuestKilledMidCallIsCleanedUp)
 {
-	e2e::Agent agent(AgentArgs());
+	std::string lib = e2e::Abs(e2e::Runfile("BLOCK_TESTLIB"));
+	std::vector<std::string> args = AgentArgs();
+	args[1] += ":" + e2e::Abs(e2e::Runfile("PLUGIN_EXEC"));
+	args.insert(args.end(), {"--exec-allow", lib});
+	e2e::Agent agent(args);
 	ASSERT_TRUE(agent.ok()) << agent.Log();
 	std::vector<std::string> env = {"VACCEL_PLUGINS=" + e2e::Abs(e2e::Runfile("PLUGIN_SHM")),
 					"VACCEL_SHM_SOCKET=" + agent.socket(), "OPENBLAS_NUM_THREADS=1"};
 	for (int round = 0; round < 3; round++) {
-		pid_t g = e2e::Spawn({e2e::Abs(e2e::Runfile("GUEST_PROG")), "100000", "2"}, env,
-				     e2e::TmpPath("killed" + std::to_string(round) + ".log"));
-		usleep(150000 + round * 50000); // mid-way through its calls
-		kill(g, SIGKILL);
-		e2e::Wait(g, 10);
+		SCOPED_TRACE("round " + std::to_string(round));
+		std::string dir = e2e::TmpPath("midcall" + std::to_string(round));
+		ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
+		int p[2];
+		ASSERT_EQ(pipe(p), 0);
+		std::string glog = e2e::TmpPath("killed" + std::to_string(round) + ".log");
+		pid_t g = e2e::Spawn({e2e::Abs(e2e::Runfile("MIDCALL_GUEST")), std::to_string(p[1]), lib, dir},
+				     env, glog);
+		close(p[1]);
+		std::string said = e2e::ReadLine(p[0], 60);
+		close(p[0]);
+		auto guest_log = [&] {
+			std::ifstream f(glog);
+			return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+		};
+		ASSERT_EQ(said, "calling block_until_told") << "guest: " << guest_log() << "\n" << agent.Log();
+		ASSERT_TRUE(e2e::WaitFor([&] { return Exists(dir + "/entered"); }, 60))
+			<< "the call never started on the host\n" << agent.Log();
+		ASSERT_EQ(kill(g, SIGKILL), 0);
+		EXPECT_EQ(e2e::Wait(g, 10), 128 + SIGKILL) << "the guest died mid-call, killed: " << guest_log();
+		EXPECT_FALSE(Exists(dir + "/left")) << "the call must still have been in flight";
+		// Let the call finish on the host: its completion goes to a guest that is gone.
+		std::ofstream(dir + "/go").flush();
+		EXPECT_TRUE(e2e::WaitFor([&] { return Exists(dir + "/left"); }, 60)) << agent.Log();
+		EXPECT_TRUE(agent.WaitLog("released ", round + 1, 60))
+			<< "each killed guest's sessions must be released:\n" << agent.Log();
+		EXPECT_EQ(kill(agent.pid(), 0), 0) << "the agent died:\n" << agent.Log();
 	}
-	usleep(300000);
 	std::string log = agent.Log();
-	size_t released = 0;
-	for (size_t at = 0; (at = log.find("released ", at)) != std::string::npos; at++)
-		released++;
-	EXPECT_EQ(released, 3u) << "each killed guest's sessions must be released:\n" << log;
+	EXPECT_EQ(e2e::Count(log, "released 3 session(s)"), 3u) << "three sessions per guest:\n" << log;
 	std::string out;
 	EXPECT_EQ(e2e::Run({e2e::Abs(e2e::Runfile("GUEST_PROG")), "50", "2"}, env, 60, &out), 0)
-		<< "a new guest must work: " << out << "\n" << log;
-	EXPECT_EQ(agent.Stop(), 0) << log;
+		<< "a new guest must work: " << out << "\n" << agent.Log();
+	EXPECT_EQ(agent.Stop(), 0) << agent.Log();
 }
 
 TEST(Lifecycle, DeadAgentMeansEsessNotAHangAndAGuestCanReconnect)
@@ -98,15 +130,14 @@ TEST(Lifecycle, DeadAgentMeansEsessNotAHangAndAGuestCanReconnect)
 	EXPECT_EQ(inflight.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
 		<< "the call should be waiting on the frozen agent";
 	kill(agent->pid(), SIGKILL);
-	auto t0 = std::chrono::steady_clock::now();
-	ASSERT_EQ(inflight.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+	// The socket's hang-up tells the guest at once; the bound only tells that from a hang.
+	ASSERT_EQ(inflight.wait_for(std::chrono::seconds(20)), std::future_status::ready)
 		<< "the in-flight call hangs after the agent died";
 	EXPECT_EQ(inflight.get(), VACCEL_ESESS);
-	EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
 	EXPECT_EQ(vaccel_noop(&s), VACCEL_ESESS) << "new calls fail at once";
 	std::vector<vaccel_completion> c(16);
 	unsigned n = 0;
-	int r = vaccel_async_reap(&s, c.data(), 16, 16, 2000, &n);
+	int r = vaccel_async_reap(&s, c.data(), 16, 16, 20000, &n);
 	EXPECT_TRUE(r == VACCEL_ESESS || (r == VACCEL_OK && n == 10))
 		<< "async completions either arrived before the kill or fail with ESESS: " << r;
 	agent.reset();
@@ -139,7 +170,7 @@ TEST(Lifecycle, SigtermCompletesWhatWasAccepted)
 	kill(agent.pid(), SIGCONT);
 	std::vector<vaccel_completion> c(32);
 	unsigned n = 0;
-	EXPECT_EQ(vaccel_async_reap(&s, c.data(), 20, 32, 5000, &n), VACCEL_OK);
+	EXPECT_EQ(vaccel_async_reap(&s, c.data(), 20, 32, 20000, &n), VACCEL_OK);
 	EXPECT_EQ(n, 20u) << "requests queued before SIGTERM are completed";
 	for (unsigned i = 0; i < n; i++)
 		EXPECT_EQ(c[i].ret, VACCEL_OK);

@@ -1,5 +1,7 @@
 // VSHM_POOL_WAIT: an allocation on an exhausted pool sleeps until another thread frees.
-// Every wait here is bounded, so a broken wake-up fails the test instead of hanging it.
+// Every wait here is bounded, so a broken wake-up fails the test instead of hanging it; a
+// free happens only once the waiters are asleep (vshm_pool_waiters), so that it is the
+// wake-up path that serves them, however late the machine runs their threads.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -25,6 +27,16 @@ void WaitOrDie(std::future<int> &f, std::chrono::seconds limit, const char *what
 	}
 }
 
+// Polls until n threads sleep in a waiting allocation of p (within 10 s).
+bool Asleep(vshm_pool *p, uint32_t n)
+{
+	for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;
+	     std::this_thread::sleep_for(1ms))
+		if (vshm_pool_waiters(p) == n)
+			return true;
+	return false;
+}
+
 TEST(PoolWait, BlockedAllocIsWokenByAFreeFromAnotherThread)
 {
 	PoolFixture f("64:1,4k:1");
@@ -38,12 +50,12 @@ TEST(PoolWait, BlockedAllocIsWokenByAFreeFromAnotherThread)
 	std::future<int> waiter = std::async(std::launch::async, [&] {
 		return vshm_pool_alloc(f.p, 4000, VSHM_POOL_WAIT, &got);
 	});
-	EXPECT_EQ(waiter.wait_for(100ms), std::future_status::timeout)
-		<< "an exhausted pool must make a WAIT allocation sleep";
-	// Freeing a buffer too small for the waiter wakes it, but it must sleep again.
+	ASSERT_TRUE(Asleep(f.p, 1)) << "an exhausted pool must make a WAIT allocation sleep";
+	EXPECT_EQ(waiter.wait_for(0s), std::future_status::timeout);
+	// Freeing a buffer too small for the waiter wakes it, but it must sleep again (it
+	// returns once only: got must end up the big buffer, below).
 	ASSERT_EQ(vshm_pool_free(f.p, small.ptr), 0);
-	EXPECT_EQ(waiter.wait_for(50ms), std::future_status::timeout)
-		<< "a 64-byte buffer cannot serve a 4000-byte request";
+	ASSERT_TRUE(Asleep(f.p, 1)) << "a 64-byte buffer cannot serve a 4000-byte request";
 	ASSERT_EQ(vshm_pool_free(f.p, big.ptr), 0);
 	WaitOrDie(waiter, 10s, "WAIT allocation after a free");
 	ASSERT_EQ(waiter.get(), 0);
@@ -66,12 +78,14 @@ TEST(PoolWait, TimeoutVariantWakesOnFreeOrTimesOut)
 	EXPECT_EQ(vshm_pool_alloc_timeout(f.p, 1, 0, &got), -ETIMEDOUT) << "0 ms: just try";
 
 	std::future<int> waiter = std::async(std::launch::async, [&] {
-		return vshm_pool_alloc_timeout(f.p, 1, 10000, &got);
+		return vshm_pool_alloc_timeout(f.p, 1, 60000, &got);
 	});
-	std::this_thread::sleep_for(20ms);
+	ASSERT_TRUE(Asleep(f.p, 1)) << "the 60 s allocation should be asleep";
 	ASSERT_EQ(vshm_pool_free(f.p, held.ptr), 0);
-	WaitOrDie(waiter, 10s, "alloc_timeout after a free");
-	EXPECT_EQ(waiter.get(), 0) << "woken by the free, well before its 10 s timeout";
+	// Well before its 60 s timeout, whose last look would find the buffer even without a
+	// wake-up.
+	WaitOrDie(waiter, 20s, "alloc_timeout after a free");
+	EXPECT_EQ(waiter.get(), 0);
 	EXPECT_EQ(got.ptr, held.ptr);
 	EXPECT_EQ(vshm_pool_free(f.p, got.ptr), 0);
 }
@@ -88,7 +102,7 @@ TEST(PoolWait, ManyWaitersEachGetTheirOwnBuffer)
 			     [&] { return vshm_pool_alloc(f.p, 1, VSHM_POOL_WAIT, &g1); });
 	auto w2 = std::async(std::launch::async,
 			     [&] { return vshm_pool_alloc(f.p, 1, VSHM_POOL_WAIT, &g2); });
-	std::this_thread::sleep_for(30ms);
+	ASSERT_TRUE(Asleep(f.p, 2)) << "both waiters should be asleep";
 	ASSERT_EQ(vshm_pool_free(f.p, a.ptr), 0);
 	ASSERT_EQ(vshm_pool_free(f.p, b.ptr), 0);
 	WaitOrDie(w1, 10s, "first waiter");

@@ -122,7 +122,8 @@ TEST(Api, SessionWithoutPluginsFails)
 {
 	ASSERT_EQ(Boot(""), VACCEL_OK);
 	struct vaccel_session s;
-	EXPECT_EQ(vaccel_session_init(&s, 0), VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_session_init(&s, 0), VACCEL_ENOTSUP)
+		<< "no plugin (upstream: ENOTSUP)";
 }
 
 TEST(Api, SessionLifecycleAndIds)
@@ -184,7 +185,8 @@ TEST(Api, RemoteWithoutVirtioPluginIsAnError)
 {
 	ASSERT_EQ(Boot(Path("PLUGIN_NOOP")), VACCEL_OK);
 	struct vaccel_session s;
-	EXPECT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE), VACCEL_ENOENT);
+	EXPECT_EQ(vaccel_session_init(&s, VACCEL_PLUGIN_REMOTE),
+		  VACCEL_ENOTSUP);
 }
 
 TEST(Api, OnlyVirtioPluginServesPlainSessions)
@@ -213,9 +215,21 @@ TEST(Api, MissingOpIsNotSupported)
 	EXPECT_EQ(vaccel_exec(&s, "x.so", "f", nullptr, 0, nullptr, 0),
 		  VACCEL_ENOTSUP);
 	int op = VACCEL_OP_IMAGE_CLASSIFY;
-	struct vaccel_arg read[1] = { { &op, sizeof(op), VACCEL_ARG_RAW, 0,
-					false } };
-	EXPECT_EQ(vaccel_genop(&s, read, 1, nullptr, 0), VACCEL_ENOTSUP);
+	char img[4] = "img", name[16];
+	struct vaccel_arg read[2] = {
+		{ &op, sizeof(op), VACCEL_ARG_RAW, 0, false },
+		{ img, sizeof(img), VACCEL_ARG_BUFFER, 0, false }
+	};
+	struct vaccel_arg write[1] = {
+		{ name, sizeof(name), VACCEL_ARG_UCHAR_ARRAY, 0, false }
+	};
+	EXPECT_EQ(vaccel_genop(&s, read, 2, write, 1), VACCEL_ENOTSUP)
+		<< "well-formed, but the plugin has no IMAGE_CLASSIFY";
+	EXPECT_EQ(vaccel_genop(&s, read, 1, nullptr, 0), VACCEL_EINVAL)
+		<< "arguments are checked first (upstream)";
+	op = VACCEL_OP_TORCH_MODEL_RUN;
+	EXPECT_EQ(vaccel_genop(&s, read, 1, nullptr, 0), VACCEL_ENOTSUP)
+		<< "torch has no genop form";
 	op = 1000;
 	EXPECT_EQ(vaccel_genop(&s, read, 1, nullptr, 0), VACCEL_EINVAL);
 	op = VACCEL_OP_NOOP;

@@ -92,7 +92,7 @@ regions+=("$sockdir")
 new_region bell
 "$hostreg" serve "$sockdir/ivs" "$r" 10 20000 >"$tmp/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do [ -S "$sockdir/ivs" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "$sockdir/ivs" ] && break; sleep 0.05; done
 [ -S "$sockdir/ivs" ] || { cat "$tmp/serve.log"; fail "bell: the ivshmem server did not start"; }
 boot bell --mode doorbell --socket "$sockdir/ivs" -- --expect-id 1 --check-pattern --ring 0:0:10
 [ "$status" = 0 ] || { cat "$out"; fail "bell: vm_probe exited $status (want 0)"; }

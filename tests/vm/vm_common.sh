@@ -45,7 +45,7 @@ vm_agent_start() {
 	OPENBLAS_NUM_THREADS=1 "$vm_agent" --socket "$sock" --plain-region "$plain" --cpus 1 \
 		--spin-us 50 "$@" >"$log" 2>&1 &
 	apid=$!
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	for _ in $(seq 600); do [ -S "$sock" ] && break; sleep 0.05; done
 	[ -S "$sock" ] || { cat "$log"; fail "the agent did not start"; }
 	[ -s "$plain" ] || { cat "$log"; fail "the agent did not create the plain region file"; }
 }

@@ -9,13 +9,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
   cat <<'USAGE'
-usage: run_suites.sh [--quick] --out DIR --ring BIN --local BIN --e2e BIN --bulk BIN [--vm BIN]
+usage: run_suites.sh [--quick] --out DIR --ring BIN [--qp BIN] --local BIN --e2e BIN --bulk BIN [--vm BIN]
 Runs each perf program (--json, and --samples for ring and e2e), showing what runs, how far
 it is and the time left, then writes DIR/results.json, results.csv, summary.csv,
 summary.txt (printed) and plots/*.png (gnuplot). Each suite's table goes to DIR/NAME.txt.
   --quick     every suite in its quick mode (a smoke run)
   --out DIR   report folder (created)
-  --ring BIN, --local BIN, --e2e BIN, --bulk BIN, --vm BIN
+  --ring BIN, --qp BIN, --local BIN, --e2e BIN, --bulk BIN, --vm BIN
               the programs; a suite whose program is not given is left out
 Exit status: 0 if every suite given ran and the report was written, 1 otherwise, 2 on
 bad usage.
@@ -27,7 +27,7 @@ declare -A bin=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
-    --out|--ring|--local|--e2e|--bulk|--vm)
+    --out|--ring|--qp|--local|--e2e|--bulk|--vm)
       [ $# -ge 2 ] || { echo "run_suites.sh: $1 needs a value" >&2; exit 2; }
       if [ "$1" = --out ]; then out=$2; else bin[${1#--}]=$2; fi
       shift ;;
@@ -48,10 +48,10 @@ rm -f "$out"/parts/*.json "$out"/samples/*.dat "$out"/plots/*.png
 
 # Typical seconds per suite on this kind of machine (2 vCPUs), for the time-left estimate
 # before a suite has reported its first repetition.
-declare -A est_full=([ring]=5 [local]=2 [e2e]=12 [bulk]=6 [vm]=30)
-declare -A est_quick=([ring]=1 [local]=1 [e2e]=2 [bulk]=2 [vm]=5)
+declare -A est_full=([ring]=5 [qp]=3 [local]=2 [e2e]=12 [bulk]=6 [vm]=30)
+declare -A est_quick=([ring]=1 [qp]=1 [local]=1 [e2e]=2 [bulk]=2 [vm]=5)
 order=()
-for s in ring local e2e bulk vm; do [ -n "${bin[$s]:-}" ] && order+=("$s"); done
+for s in ring qp local e2e bulk vm; do [ -n "${bin[$s]:-}" ] && order+=("$s"); done
 
 # Other work on the machine spoils the figures: note the load when we start.
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)

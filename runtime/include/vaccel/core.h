@@ -19,6 +19,8 @@ int vaccel_bootstrap_with_config(struct vaccel_config *config);
  * must be released before. */
 int vaccel_cleanup(void);
 bool vaccel_is_initialized(void);
+/* The runtime's private run directory (created at bootstrap), or NULL. */
+const char *vaccel_rundir(void);
 const struct vaccel_config *vaccel_config(void);
 
 #ifdef __cplusplus

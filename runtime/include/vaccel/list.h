@@ -18,7 +18,9 @@ typedef struct vaccel_list_entry {
 /* A list head is an entry that points at itself when empty. */
 typedef vaccel_list_entry_t vaccel_list_t;
 
-#define VACCEL_LIST_ENTRY_INIT(e) { &(e), &(e) }
+/* A static entry or head that points at itself (upstream's name, and ours). */
+#define LIST_ENTRY_INIT(e) { &(e), &(e) }
+#define VACCEL_LIST_ENTRY_INIT(e) LIST_ENTRY_INIT(e)
 
 static inline void vaccel_list_init(vaccel_list_t *l)
 {

@@ -2,19 +2,23 @@
 // Logging: VACCEL_LOG_LEVEL 1 (error) .. 4 (debug), VACCEL_LOG_FILE.
 #pragma once
 
+#include "utils/enum.h"
 #include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum {
-	VACCEL_LOG_ERROR = 1,
-	VACCEL_LOG_WARN,
-	VACCEL_LOG_INFO,
-	VACCEL_LOG_DEBUG,
-	VACCEL_LOG_MAX
-} vaccel_log_level_t;
+#define _ENUM_PREFIX VACCEL_LOG
+#define VACCEL_LOG_LEVEL_ENUM_LIST(VACCEL_ENUM_ITEM) \
+	VACCEL_ENUM_ITEM(ERROR, 1, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(WARN, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(INFO, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(DEBUG, _ENUM_PREFIX)
+
+VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_log_level, _ENUM_PREFIX,
+			       VACCEL_LOG_LEVEL_ENUM_LIST)
+#undef _ENUM_PREFIX
 
 /* Current threshold; read on every log macro so a disabled level costs
  * one relaxed load and no call. */

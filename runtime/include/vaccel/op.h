@@ -2,6 +2,9 @@
 // Operation types (same order and values as upstream) and struct vaccel_op.
 #pragma once
 
+#include "list.h"
+#include "utils/enum.h"
+#include "utils/str.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,33 +12,36 @@
 extern "C" {
 #endif
 
-typedef enum vaccel_op_type {
-	VACCEL_OP_NOOP = 0,
-	VACCEL_OP_EXEC,
-	VACCEL_OP_EXEC_WITH_RESOURCE,
-	VACCEL_OP_IMAGE_CLASSIFY,
-	VACCEL_OP_IMAGE_DETECT,
-	VACCEL_OP_IMAGE_SEGMENT,
-	VACCEL_OP_IMAGE_POSE,
-	VACCEL_OP_IMAGE_DEPTH,
-	VACCEL_OP_TF_MODEL_LOAD,
-	VACCEL_OP_TF_MODEL_UNLOAD,
-	VACCEL_OP_TF_MODEL_RUN,
-	VACCEL_OP_TFLITE_MODEL_LOAD,
-	VACCEL_OP_TFLITE_MODEL_UNLOAD,
-	VACCEL_OP_TFLITE_MODEL_RUN,
-	VACCEL_OP_TORCH_MODEL_LOAD,
-	VACCEL_OP_TORCH_MODEL_RUN,
-	VACCEL_OP_TORCH_SGEMM,
-	VACCEL_OP_BLAS_SGEMM,
-	VACCEL_OP_FPGA_ARRAYCOPY,
-	VACCEL_OP_FPGA_MMULT,
-	VACCEL_OP_FPGA_PARALLEL,
-	VACCEL_OP_FPGA_VECTORADD,
-	VACCEL_OP_MINMAX,
-	VACCEL_OP_OPENCV,
-	VACCEL_OP_MAX
-} vaccel_op_type_t;
+#define _ENUM_PREFIX VACCEL_OP
+#define VACCEL_OP_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM) \
+	VACCEL_ENUM_ITEM(NOOP, 0, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(EXEC, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(EXEC_WITH_RESOURCE, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(IMAGE_CLASSIFY, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(IMAGE_DETECT, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(IMAGE_SEGMENT, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(IMAGE_POSE, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(IMAGE_DEPTH, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TF_MODEL_LOAD, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TF_MODEL_UNLOAD, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TF_MODEL_RUN, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TFLITE_MODEL_LOAD, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TFLITE_MODEL_UNLOAD, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TFLITE_MODEL_RUN, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TORCH_MODEL_LOAD, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TORCH_MODEL_RUN, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TORCH_SGEMM, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(BLAS_SGEMM, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(FPGA_ARRAYCOPY, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(FPGA_MMULT, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(FPGA_PARALLEL, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(FPGA_VECTORADD, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(MINMAX, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(OPENCV, _ENUM_PREFIX)
+
+VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_op_type, _ENUM_PREFIX,
+			       VACCEL_OP_TYPE_ENUM_LIST)
+#undef _ENUM_PREFIX
 
 /* Older spellings kept for programs written against earlier releases. */
 #define VACCEL_NO_OP VACCEL_OP_NOOP
@@ -43,10 +49,14 @@ typedef enum vaccel_op_type {
 #define VACCEL_EXEC_WITH_RESOURCE VACCEL_OP_EXEC_WITH_RESOURCE
 #define VACCEL_BLAS_SGEMM VACCEL_OP_BLAS_SGEMM
 
-/* "VACCEL_OP_NOOP" etc.; "VACCEL_OP_MAX" for out-of-range values. */
-const char *vaccel_op_type_to_str(vaccel_op_type_t type);
-/* "NOOP" etc. */
-const char *vaccel_op_type_to_base_str(vaccel_op_type_t type);
+/* "noop", "image_classify" ... into lower (size bytes); returns lower. */
+static inline char *vaccel_op_type_to_lower(vaccel_op_type_t op_type,
+					    char *lower, size_t size)
+{
+	vaccel_str_to_lower(vaccel_op_type_to_base_str(op_type), lower, size,
+			    NULL);
+	return lower;
+}
 
 struct vaccel_plugin;
 

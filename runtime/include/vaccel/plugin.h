@@ -10,6 +10,7 @@
 #include "resource.h"
 #include "session.h"
 #include "version.h"
+#include "utils/enum.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,20 +19,23 @@
 extern "C" {
 #endif
 
-typedef enum vaccel_plugin_type {
-	VACCEL_PLUGIN_CPU = 0x0001,
-	VACCEL_PLUGIN_GPU = 0x0002,
-	VACCEL_PLUGIN_FPGA = 0x0004,
-	VACCEL_PLUGIN_SOFTWARE = 0x0008,
-	VACCEL_PLUGIN_TENSORFLOW = 0x0010,
-	VACCEL_PLUGIN_TORCH = 0x0020,
-	VACCEL_PLUGIN_JETSON = 0x0040,
-	VACCEL_PLUGIN_GENERIC = 0x0080,
-	VACCEL_PLUGIN_DEBUG = 0x0100,
-	VACCEL_PLUGIN_PROFILING = 0x0200,
-	VACCEL_PLUGIN_REMOTE = 0x4000,
-	VACCEL_PLUGIN_ALL = 0xffff
-} vaccel_plugin_type_t;
+#define _ENUM_PREFIX VACCEL_PLUGIN
+#define VACCEL_PLUGIN_TYPE_ENUM_LIST(VACCEL_ENUM_ITEM) \
+	VACCEL_ENUM_ITEM(CPU, 0x0001, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(GPU, 0x0002, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(FPGA, 0x0004, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(SOFTWARE, 0x0008, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TENSORFLOW, 0x0010, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(TORCH, 0x0020, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(JETSON, 0x0040, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(GENERIC, 0x0080, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(DEBUG, 0x0100, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(REMOTE, 0x4000, _ENUM_PREFIX) \
+	VACCEL_ENUM_ITEM(ALL, 0xffff, _ENUM_PREFIX)
+
+VACCEL_ENUM_DEF_WITH_STR_FUNCS(vaccel_plugin_type, _ENUM_PREFIX,
+			       VACCEL_PLUGIN_TYPE_ENUM_LIST)
+#undef _ENUM_PREFIX
 
 struct vaccel_plugin_info {
 	const char *name;
@@ -99,7 +103,7 @@ size_t vaccel_plugin_count(void);
 struct vaccel_plugin *vaccel_plugin_at(size_t i);
 /* ours: a session bound to plugin p (a loaded one) rather than the one the
  * flags would select; a host agent uses it to run an op on the plugin that
- * implements it. VACCEL_EINVAL, VACCEL_EPERM, or the plugin's error. */
+ * implements it. VACCEL_EINVAL, VACCEL_ESESS, or the plugin's error. */
 int vaccel_session_init_with_plugin(struct vaccel_session *sess,
 				    struct vaccel_plugin *p, uint32_t flags);
 

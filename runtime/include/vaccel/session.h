@@ -5,6 +5,8 @@
 #include "id.h"
 #include "list.h"
 #include "resource.h"
+#include <limits.h>
+#include <linux/limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,8 +25,12 @@ struct vaccel_session {
 	unsigned int hint;
 	/* bound to a transport (virtio-like) plugin */
 	bool is_virtio;
-	/* registered resources (runtime-owned links) */
-	vaccel_list_t resources;
+	/* the session's own run directory ("" until one is needed) */
+	char rundir[PATH_MAX];
+	/* entry in the runtime's list of live sessions */
+	struct vaccel_list_entry entry;
+	/* registered resources, one list per type (runtime-owned links) */
+	struct vaccel_list_entry resources[VACCEL_RESOURCE_MAX];
 	size_t resource_counts[VACCEL_RESOURCE_MAX];
 	pthread_mutex_t resources_lock;
 	/* plugin serving this session's ops */
@@ -33,6 +39,8 @@ struct vaccel_session {
 	void *priv;
 };
 
+/* The live session with this id (VACCEL_EINVAL, VACCEL_ENOENT). */
+int vaccel_session_get_by_id(struct vaccel_session **sess, vaccel_id_t id);
 /* flags: plugin-type bits (VACCEL_PLUGIN_*). VACCEL_ENOENT when no loaded
  * plugin can serve the session. */
 int vaccel_session_init(struct vaccel_session *sess, uint32_t flags);
@@ -48,6 +56,12 @@ int vaccel_session_resource_by_id(struct vaccel_session *sess,
 int vaccel_session_resource_by_type(struct vaccel_session *sess,
 				    struct vaccel_resource **res,
 				    vaccel_resource_type_t type);
+/* Every registered resource of type: a malloc'ed array the caller frees.
+ * VACCEL_ENOENT when there is none. */
+int vaccel_session_resources_by_type(struct vaccel_session *sess,
+				     struct vaccel_resource ***resources,
+				     size_t *nr_found,
+				     vaccel_resource_type_t type);
 
 /* Older names. */
 int vaccel_sess_init(struct vaccel_session *sess, uint32_t flags);

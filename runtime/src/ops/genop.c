@@ -171,11 +171,42 @@ typedef int (*rt_unpack_fn)(struct vaccel_session *sess,
 			    struct vaccel_arg *read, int nr_read,
 			    struct vaccel_arg *write, int nr_write);
 
+/* One per op type, for the table below. */
+#define RT_GENOP_BY_TYPE(fn, TYPE)                                        \
+	static int fn##_##TYPE(struct vaccel_session *sess,               \
+			       struct vaccel_arg *read, int nr_read,      \
+			       struct vaccel_arg *write, int nr_write)    \
+	{                                                                 \
+		return fn(VACCEL_OP_##TYPE, sess, read, nr_read, write,   \
+			  nr_write);                                      \
+	}
+RT_GENOP_BY_TYPE(rt_image_unpack, IMAGE_CLASSIFY)
+RT_GENOP_BY_TYPE(rt_image_unpack, IMAGE_DETECT)
+RT_GENOP_BY_TYPE(rt_image_unpack, IMAGE_SEGMENT)
+RT_GENOP_BY_TYPE(rt_image_unpack, IMAGE_POSE)
+RT_GENOP_BY_TYPE(rt_image_unpack, IMAGE_DEPTH)
+RT_GENOP_BY_TYPE(rt_fpga_unpack, FPGA_ARRAYCOPY)
+RT_GENOP_BY_TYPE(rt_fpga_unpack, FPGA_MMULT)
+RT_GENOP_BY_TYPE(rt_fpga_unpack, FPGA_PARALLEL)
+RT_GENOP_BY_TYPE(rt_fpga_unpack, FPGA_VECTORADD)
+
+/* Upstream's genop table: torch, tf and tflite have no genop form. */
 static const rt_unpack_fn rt_unpack[VACCEL_OP_MAX] = {
 	[VACCEL_OP_NOOP] = _genop_noop,
 	[VACCEL_OP_EXEC] = _genop_exec,
 	[VACCEL_OP_EXEC_WITH_RESOURCE] = _genop_exec_res,
+	[VACCEL_OP_IMAGE_CLASSIFY] = rt_image_unpack_IMAGE_CLASSIFY,
+	[VACCEL_OP_IMAGE_DETECT] = rt_image_unpack_IMAGE_DETECT,
+	[VACCEL_OP_IMAGE_SEGMENT] = rt_image_unpack_IMAGE_SEGMENT,
+	[VACCEL_OP_IMAGE_POSE] = rt_image_unpack_IMAGE_POSE,
+	[VACCEL_OP_IMAGE_DEPTH] = rt_image_unpack_IMAGE_DEPTH,
 	[VACCEL_OP_BLAS_SGEMM] = _genop_sgemm,
+	[VACCEL_OP_FPGA_ARRAYCOPY] = rt_fpga_unpack_FPGA_ARRAYCOPY,
+	[VACCEL_OP_FPGA_MMULT] = rt_fpga_unpack_FPGA_MMULT,
+	[VACCEL_OP_FPGA_PARALLEL] = rt_fpga_unpack_FPGA_PARALLEL,
+	[VACCEL_OP_FPGA_VECTORADD] = rt_fpga_unpack_FPGA_VECTORADD,
+	[VACCEL_OP_MINMAX] = rt_minmax_unpack,
+	[VACCEL_OP_OPENCV] = vaccel_opencv_unpack,
 };
 
 int vaccel_genop(struct vaccel_session *sess, struct vaccel_arg *read,
@@ -194,7 +225,7 @@ int vaccel_genop(struct vaccel_session *sess, struct vaccel_arg *read,
 	}
 	rt_unpack_fn fn = rt_unpack[op];
 	if (!fn) {
-		vaccel_debug("genop: %s is not supported",
+		vaccel_error("genop: %s has no genop form",
 			     vaccel_op_type_to_str((vaccel_op_type_t)op));
 		return VACCEL_ENOTSUP;
 	}

@@ -30,9 +30,23 @@ static int up_sgemm(struct vaccel_session *sess, long long int m,
 	return VACCEL_OK;
 }
 
+/* Uses the TF status type and the enum-name helpers, as upstream's noop
+ * plugin does. */
+static int up_tf_model_load(struct vaccel_session *sess,
+			    struct vaccel_resource *model,
+			    struct vaccel_tf_status *status)
+{
+	char op[VACCEL_ENUM_STR_MAX];
+	vaccel_op_type_name(VACCEL_OP_TF_MODEL_LOAD, op, VACCEL_ENUM_STR_MAX);
+	up_debug("%s session:%" PRId64 " model:%" PRId64, op, sess->id,
+		 model->id);
+	return status ? vaccel_tf_status_init(status, 0, op) : VACCEL_OK;
+}
+
 struct vaccel_op ops[] = {
 	VACCEL_OP_INIT(ops[0], VACCEL_OP_NOOP, up_noop),
 	VACCEL_OP_INIT(ops[1], VACCEL_OP_BLAS_SGEMM, up_sgemm),
+	VACCEL_OP_INIT(ops[2], VACCEL_OP_TF_MODEL_LOAD, up_tf_model_load),
 };
 
 static int init(void)
