@@ -6,8 +6,11 @@
  * host's vAccel runtime.
  *
  * Threads: the main thread accepts clients and watches their sockets; each poller thread
- * owns a set of guests and is the only thread that touches their queue pairs, host
- * sessions and resources. Guests move between them through a locked hand-over list.
+ * owns a set of guests and is the only thread that touches their queue pairs and that
+ * creates or releases their host sessions and resources. Guests move between them through a
+ * locked hand-over list. Worker threads (work.c) run long ops on a guest's sessions; the
+ * poller keeps a session, resource or guest that a worker uses (busy counts, inflight)
+ * until the op is back.
  *
  * Doorbells: every guest rings its poller's one shared eventfd (handed out as all of the
  * host peer's vectors), so a sleeping poller waits on one fd whatever the guest count;
