@@ -3,7 +3,7 @@
 #   tests/fuzz/build.sh [OUTDIR]      prints the fuzzer's path on its last line
 # Everything the host runs on a guest's requests is compiled with
 # -fsanitize=fuzzer,address,undefined: shm/, transport/, the runtime, the agent's
-# serve.c and guest.c, and the noop and blas plugins (loaded with dlopen as usual, so
+# serve.c, guest.c, route.c and work.c, and the noop and blas plugins (loaded with dlopen as usual, so
 # they are shared objects next to the fuzzer; they carry coverage too).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +20,8 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g $SAN -I$repo -I$repo/runtime/include -Wall
 srcs=(
   shm/layout.c shm/region.c shm/numa.c shm/pool.c
   transport/ring.c transport/qp.c transport/validate.c
-  runtime/agent/serve.c runtime/agent/guest.c vmm-glue/ivshmem_proto.c
+  runtime/agent/serve.c runtime/agent/guest.c runtime/agent/route.c runtime/agent/work.c
+  vmm-glue/ivshmem_proto.c
   tests/fuzz/host_fuzz.c
 )
 for f in "$repo"/runtime/src/*.c "$repo"/runtime/src/ops/*.c; do srcs+=("${f#"$repo"/}"); done

@@ -10,8 +10,8 @@
  * little program of guest actions (raw writes anywhere in the region, SQE pushes, requests
  * with argument tables, index changes, reaping) interleaved with poller passes that run
  * the host exactly as runtime/agent/poller.c does: vtr_qp_host_take, serve_request
- * (runtime/agent/serve.c: the real validator and dispatch into vaccel_genop), then
- * vtr_qp_host_complete. The host attaches lazily, at the first action that is not a raw
+ * (runtime/agent/serve.c: the real validator and dispatch into vaccel_genop; long ops on a
+ * worker thread of runtime/agent/work.c, waited for), then vtr_qp_host_complete. The host attaches lazily, at the first action that is not a raw
  * write, so inputs can corrupt the ring indices or the header before it looks.
  *
  * Byte 0 of the input: bit 0 = attach from the shared header as an ivshmem BAR would be
@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <vaccel.h>
@@ -102,6 +103,15 @@ static void die(const char *what)
 	abort();
 }
 
+static struct poller fz_poller; /* what work.c hands results back to */
+
+/* work_drain retires a guest that left with ops out; the harness's guest never leaves. */
+void poller_retire(struct guest *g)
+{
+	(void)g;
+	die("poller_retire called for a guest that did not leave");
+}
+
 static char *plugin_path(const char *env, const char *name, char *buf, size_t n)
 {
 	const char *v = getenv(env);
@@ -150,6 +160,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (vaccel_plugin_load(plugin_path("FUZZ_PLUGIN_NOOP", "libvaccel-noop.so", noop, sizeof(noop))) ||
 	    vaccel_plugin_load(plugin_path("FUZZ_PLUGIN_BLAS", "libvaccel-blas.so", blas, sizeof(blas))))
 		die("cannot load the noop and blas plugins (FUZZ_PLUGIN_NOOP, FUZZ_PLUGIN_BLAS)");
+	/* The agent's routing table and one worker thread for long ops (route.c, work.c);
+	 * the harness's pass waits for the worker, so each input stays deterministic. */
+	static const struct agent_opts wo = {.nr_workers = 1, .max_queued = 64};
+	fz_poller.bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fz_poller.bell < 0 || route_init(&wo) || work_start(&wo))
+		die("cannot start the routing table and the worker");
 
 	/* The region the agent would build (runtime/agent/guest.c: _build_region). */
 	vshm_layout_init(&fz.layout);
@@ -276,7 +292,8 @@ static void host_pass(struct fz_run *r)
 		return;
 	for (uint32_t q = 0; q < g->nr_qps; q++) {
 		struct vtr_qp *qp = &g->qps[q];
-		int n = vtr_qp_host_take(qp, sqes, AGENT_TAKE_BUDGET);
+		int n = vtr_qp_host_take(qp, sqes, work_take_budget(g, q, AGENT_TAKE_BUDGET));
+		int done = 0;
 
 		if (n < 0) {
 			g->broken = 1;
@@ -285,18 +302,23 @@ static void host_pass(struct fz_run *r)
 		if ((uint32_t)n > AGENT_TAKE_BUDGET)
 			die("took more than the budget");
 		for (int i = 0; i < n; i++) {
-			cqes[i].user_data = sqes[i].user_data;
-			cqes[i].res = serve_request(g, &r->o, &sqes[i]);
-			cqes[i].flags = 0;
+			int32_t res = serve_request(g, &r->o, &sqes[i], q);
 			if (fz.trace)
 				fprintf(stderr, "host_fuzz: qp %u opcode %u op %u user_data %llu -> %d\n", q,
-					sqes[i].opcode, sqes[i].op, (unsigned long long)sqes[i].user_data,
-					cqes[i].res);
+					sqes[i].opcode, sqes[i].op, (unsigned long long)sqes[i].user_data, res);
+			if (res == SERVE_QUEUED)
+				continue; /* on the worker: work_drain completes it */
+			cqes[done++] = (struct vtr_cqe){.user_data = sqes[i].user_data, .res = res};
 		}
 		/* Room was reserved by the take: a short push would lose completions. */
-		if (n > 0 && vtr_qp_host_complete(qp, cqes, (uint32_t)n) != n)
+		if (done > 0 && vtr_qp_host_complete(qp, cqes, (uint32_t)done) != done)
 			die("a taken request did not get its completion");
 	}
+	/* The worker's results, completed as the poller would; then none may be owed. */
+	work_drain_all(&fz_poller);
+	for (uint32_t q = 0; q < g->nr_qps; q++)
+		if (g->owed[q] || g->inflight)
+			die("a request on the worker did not get its completion");
 }
 
 /* The poller's sleep announcement and wake-up (poller.c: _announce, _wake_done). */
@@ -475,6 +497,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The agent's guest (guest.c: guest_create) without a socket. */
 	r->g.id = 1;
 	r->g.sock = -1;
+	r->g.poller = &fz_poller;
 	r->g.base = fz.mem;
 	r->g.max_sess = 4;
 	r->g.max_res = 4;
@@ -485,7 +508,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r->g.log_dropped = fz.log_dropped;
 	r->o = (struct agent_opts){.qps = FZ_QPS, .sq_entries = FZ_SQ, .cq_entries = FZ_CQ,
 				   .pool_spec = FZ_POOL, .max_guests = 1, .max_sessions = 4,
-				   .max_resources = 4, .max_resource_bytes = 16384};
+				   .max_resources = 4, .max_resource_bytes = 16384, .max_queued = 64};
 	quiet();
 	run(r, data, size);
 	/* The poller's retirement of a guest: sessions and resources go. */
