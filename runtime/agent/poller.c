@@ -438,9 +438,8 @@ uint32_t poller_pass(struct poller *p)
 		/* A VM's new guest process announces itself by writing a new guest_epoch: what
 		 * the previous one left is released and the queue pairs start afresh. */
 		uint64_t epoch = vshm_load_acquire(g->guest_epoch_word);
-		if (__builtin_expect(epoch != g->guest_epoch, 0))
-			if (guest_reset(g, epoch) == -EBUSY)
-				g->last_work = __rdtsc(); /* stays active: reset when its ops are back */
+		if (__builtin_expect(epoch != g->guest_epoch, 0) && guest_reset(g, epoch) == -EBUSY)
+			g->last_work = __rdtsc(); /* stays active: reset when its ops are back */
 		if (g->broken)
 			continue;
 		uint32_t before = served;
