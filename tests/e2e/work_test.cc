@@ -92,6 +92,25 @@ TEST_F(Work, LongOpOfOneGuestDoesNotHoldAnother)
 	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
 }
 
+// A guest whose only request is on a worker is parked by its poller (no requests for the
+// spin budget); the result must still be completed to it (work_drain does not walk the
+// active list) and wake it.
+TEST_F(Work, ParkedGuestGetsItsWorkerResult)
+{
+	StartAgent();
+	e2e::BlockedOp op(e2e::TmpPath("parked"));
+	std::string out = e2e::TmpPath("parked-a.log");
+	pid_t a = SpawnBlocker(op, 1, out);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	auto stat = [&] { return Stat(); };
+	ASSERT_TRUE(e2e::WaitFor(stat, "parked 1")) << Stat();
+	EXPECT_NE(Stat().find("workers: queued 0 running 1"), std::string::npos) << Stat();
+	ASSERT_TRUE(op.Release());
+	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
+	EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
 TEST_F(Work, GuestKilledWhileItsOpRunsIsReleasedAfterTheOp)
 {
 	StartAgent();
