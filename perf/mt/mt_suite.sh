@@ -4,7 +4,7 @@
 # and merges their JSON objects into one. A program is a file next to this script (or in
 # its runfiles) named in PROGRAMS; add new ones there and to BUILD's MT_PROGRAMS.
 set -uo pipefail
-PROGRAMS=(mt_bench)
+PROGRAMS=(mt_bench mt_load)
 
 usage() {
   cat <<'USAGE'

@@ -6,8 +6,11 @@
  * host's vAccel runtime.
  *
  * Threads: the main thread accepts clients and watches their sockets; each poller thread
- * owns a set of guests and is the only thread that touches their queue pairs, host
- * sessions and resources. Guests move between them through a locked hand-over list.
+ * owns a set of guests and is the only thread that touches their queue pairs and that
+ * creates or releases their host sessions and resources. Guests move between them through a
+ * locked hand-over list. Worker threads (work.c) run long ops on a guest's sessions; the
+ * poller keeps a session, resource or guest that a worker uses (busy counts, inflight)
+ * until the op is back.
  *
  * Doorbells: every guest has an eventfd of its own to ring the host (handed out as all of
  * the host peer's vectors); a poller sleeps in epoll on all its guests' doorbells,
@@ -41,6 +44,9 @@
 #define AGENT_TAKE_BUDGET 32u /* requests per queue pair per poll pass: fairness */
 #define AGENT_LOG_BURST 20u   /* log lines per limiter per second (log.c) */
 #define AGENT_MAX_POLLERS 16
+#define AGENT_MAX_PLUGINS 32u /* host plugins a guest session can route to */
+#define AGENT_MAX_ROUTES 32
+#define AGENT_MAX_WORKERS 64
 
 struct agent_opts {
 	const char *socket_path;
@@ -61,6 +67,13 @@ struct agent_opts {
 	uint32_t max_handshakes; /* clients accepted per main-loop turn (flood bound) */
 	uint64_t max_resource_bytes;
 	int verbose;
+	const char *routes[AGENT_MAX_ROUTES]; /* --route OP=PLUGIN (route.c) */
+	int nr_routes;
+	int nr_workers;                       /* --workers: threads for long ops (work.c) */
+	int worker_cpus[AGENT_MAX_WORKERS];   /* --worker-cpus, -1 unpinned */
+	int nr_worker_cpus;
+	int worker_nice;                      /* --worker-nice: workers' nice value */
+	uint32_t max_queued;                  /* --max-queued: a guest's ops on the workers */
 };
 
 /* One limiter per thread and kind of line (log.c). */
@@ -87,15 +100,41 @@ struct agent_qp_stats {
 
 struct guest_sess {
 	int used;
-	struct vaccel_session sess;
+	uint32_t busy;                 /* requests of it queued or running on a worker */
+	struct vaccel_session sess;    /* bound to the plugin its flags chose */
+	/* Sessions on other plugins, made when an op is routed there (route.c), by plugin
+	 * index; every resource of the guest session is registered with each. */
+	struct vaccel_session *alt[AGENT_MAX_PLUGINS];
 };
 
 struct guest_res {
-	int used;
+	int used;                      /* 1 registered, 2 being registered on a worker */
+	uint32_t busy;                 /* requests naming it queued or running on a worker */
 	uint64_t bytes;
 	int from_guest_lib;
 	struct vaccel_resource res;
 	uint32_t sess_slot; /* session it is registered with (1-based), 0 none */
+};
+
+struct guest;
+struct poller;
+
+/* What work.c knows of a call that runs on a worker: the first member of serve.c's call. */
+struct work_item {
+	struct work_item *next; /* a guest's queue, then its poller's result list */
+	struct guest *g;
+	uint32_t q;             /* queue pair its completion goes to */
+};
+
+/* A guest's share of the worker threads: work.c's lock protects every field. */
+struct work_q {
+	struct work_item *head, *tail;  /* queued, not yet running */
+	uint32_t active;                /* queued + running: what --max-queued limits */
+	uint64_t vtime_ns;              /* fair clock: worker time charged, see work.c */
+	uint64_t est_ns;                /* expected time of its next op (moving average) */
+	uint64_t used_ns, ops;          /* worker time used and ops run, for stat */
+	struct work_q *next;            /* list of queues with work */
+	int listed;
 };
 
 struct guest {
@@ -133,6 +172,11 @@ struct guest {
 	int parked;
 	uint64_t last_work;           /* TSC of the last pass that served it */
 	uint8_t bell_bad[AGENT_MAX_QPS]; /* its doorbell could not be rung without blocking */
+	struct work_q wq;             /* its ops waiting for or on the workers (work.c) */
+	uint32_t inflight;            /* ops handed to the workers, results not yet drained */
+	uint32_t owed[AGENT_MAX_QPS]; /* per queue pair: CQ room reserved for those results */
+	int retiring;                 /* left while ops ran: released by the last result */
+	uint64_t dropped;             /* results dropped because the guest had left */
 };
 
 struct poller {
@@ -162,6 +206,11 @@ struct poller {
 	timer_t bell_timer;    /* cuts a doorbell write short (poller thread only) */
 	int has_timer;
 	struct agent_ratelimit rl; /* lines about guests leaving */
+	/* Worker results for this poller's guests: appended by workers under work.c's lock,
+	 * taken by the poller (work_drain); work_news says there are some. */
+	struct work_item *done_head, *done_tail;
+	int work_news;
+	uint32_t work_inflight;       /* poller thread only: its ops not yet drained */
 };
 
 extern volatile int agent_verbose;
@@ -189,13 +238,52 @@ int guest_create(const struct agent_opts *o, uint16_t id, int sock, const char *
 /* A new guest process announced itself with epoch: release the old one's state, re-format
  * the queue pairs, answer in the header. 0 or -errno (the guest is then marked broken). */
 int guest_reset(struct guest *g, uint64_t epoch);
-void guest_release_host_state(struct guest *g);
 void guest_destroy(struct guest *g);
 /* Guests created and not yet destroyed (a closed guest counts until its poller retires it). */
 uint32_t guest_live_count(void);
 
-/* serve.c: one request of g; returns the CQE's res. */
-int32_t serve_request(struct guest *g, const struct agent_opts *o, const struct vtr_sqe *sqe);
+/* Counts a completion of queue pair q (poller thread). */
+static inline void agent_count_result(struct guest *g, uint32_t q, int32_t res)
+{
+	g->results[res >= 0 ? 0 : res > -AGENT_ERRNO_SLOTS ? -res : AGENT_ERRNO_SLOTS]++;
+	g->qstats[q].errors += res < 0;
+}
+
+/* serve.c: one request of g from queue pair q; returns the CQE's res, or SERVE_QUEUED
+ * when it went to a worker (its completion comes from work_drain). */
+#define SERVE_QUEUED INT32_MIN
+int32_t serve_request(struct guest *g, const struct agent_opts *o, const struct vtr_sqe *sqe, uint32_t q);
+/* A call back from a worker (or dropped unrun: -ECANCELED): its bookkeeping on the
+ * poller; returns the CQE's res, the request's user_data in *user_data. Frees the call. */
+int32_t serve_finish(struct work_item *w, uint64_t *user_data);
+/* Worker side: runs the call's op. */
+void serve_run(struct work_item *w);
+/* Every session and resource of g (a guest that left or reset); serve.c. */
+void guest_release_host_state(struct guest *g);
+
+/* route.c: which plugin serves an op (--route, then the session's plugin, then load order). */
+int route_init(const struct agent_opts *o);
+/* The plugin op goes to for a session bound to own, or NULL if none implements it. */
+struct vaccel_plugin *route_plugin(struct vaccel_plugin *own, uint32_t op);
+/* Index of a loaded plugin (its place in --plugins order), or -1. */
+int route_plugin_index(const struct vaccel_plugin *p);
+void route_stat(FILE *f);
+
+/* work.c: the worker threads for long ops, fair between guests by worker time used. */
+int work_start(const struct agent_opts *o);
+void work_stop(void); /* after the pollers stopped: every call has been drained */
+/* Queues w on its guest's queue; -EAGAIN beyond --max-queued (the call is not taken). */
+int work_submit(struct work_item *w);
+/* Poller: completes the results that came back. Returns how many. */
+uint32_t work_drain(struct poller *p);
+/* Poller, stopping: waits for and completes every call of its guests still out. */
+void work_drain_all(struct poller *p);
+/* g left: its queued calls are dropped. 1 if calls are still out (retired by the last). */
+int work_guest_gone(struct guest *g);
+/* Room in q's CQ for new requests, after the completions owed by the workers. */
+uint32_t work_take_budget(struct guest *g, uint32_t q, uint32_t want);
+void work_stat(FILE *f);
+void work_guest_stat(FILE *f, const struct guest *g);
 
 /* poller.c */
 /* stat_notify: an eventfd the poller rings when a stat answer is ready. 0 or -errno. */
@@ -215,6 +303,11 @@ int poller_init(struct poller *p, const struct agent_opts *o, int idx, int cpu, 
 void poller_fini(struct poller *p);
 /* Puts g on p's lists at once (p's thread, or a poller without a thread). 0 or -errno. */
 int poller_take_guest(struct poller *p, struct guest *g);
+/* Releases g, which left, for good (p's thread): at once, or when its last op on the
+ * workers comes back (work_drain calls it again then). Counted in p's retired totals. */
+void poller_retire(struct poller *p, struct guest *g);
+/* Posts n completions to g's queue pair q and rings the guest if it sleeps (p's thread). */
+void poller_complete(struct poller *p, struct guest *g, uint32_t q, const struct vtr_cqe *cqes, uint32_t n);
 
 /* signals.c: SIGTERM/SIGINT as a byte on the returned pipe fd; SIGPIPE ignored. fd or -errno. */
 int agent_signals_init(void);

@@ -142,6 +142,10 @@ static void _answer(struct agent_ctl *c, size_t guests)
 	if (f) {
 		fprintf(f, "vaccel-agent pid %d socket %s pollers %d guests_connected %zu up_s %.3f\n",
 			(int)getpid(), c->o->socket_path, c->nr_pollers, guests, _now_s() - c->t_start);
+		/* The routing table (built once at start) and the workers' counters (held under
+		 * work.c's lock for a few lines at most): neither can block the main loop. */
+		route_stat(f);
+		work_stat(f);
 		for (int i = 0; i < c->nr_pollers; i++) {
 			if (c->texts[i])
 				fputs(c->texts[i], f);

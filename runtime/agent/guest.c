@@ -155,38 +155,12 @@ err:
 	return ret;
 }
 
-void guest_release_host_state(struct guest *g)
-{
-	uint32_t nres = 0, nsess = 0;
-
-	/* Resources first: a session cannot go while resources are registered with it. */
-	for (uint32_t i = 0; i < g->max_res; i++) {
-		struct guest_res *r = &g->res[i];
-
-		if (!r->used)
-			continue;
-		if (r->sess_slot && g->sess[r->sess_slot - 1].used)
-			vaccel_resource_unregister(&r->res, &g->sess[r->sess_slot - 1].sess);
-		vaccel_resource_release(&r->res);
-		r->used = 0;
-		nres++;
-	}
-	for (uint32_t i = 0; i < g->max_sess; i++) {
-		if (!g->sess[i].used)
-			continue;
-		vaccel_session_release(&g->sess[i].sess);
-		g->sess[i].used = 0;
-		nsess++;
-	}
-	g->res_bytes = 0;
-	if (nres || nsess)
-		agent_glog(g, "released %u session(s) and %u resource(s)\n", nsess, nres);
-}
-
 int guest_reset(struct guest *g, uint64_t epoch)
 {
 	int ret = 0;
 
+	if (g->inflight)
+		return -EBUSY; /* its ops still run on workers: reset after their results */
 	agent_dbg("guest %u: a new guest process started (epoch %016llx)\n", g->id,
 		  (unsigned long long)epoch);
 	guest_release_host_state(g);

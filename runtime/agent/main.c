@@ -148,6 +148,13 @@ int main(int argc, char **argv)
 	agent_verbose = o.verbose;
 	_raise_nofile();
 	_load_plugins(&o);
+	if (route_init(&o))
+		return 2;
+	ret = work_start(&o);
+	if (ret) {
+		agent_log("cannot start the worker threads: %s\n", strerror(-ret));
+		return 1;
+	}
 	sfd = agent_signals_init();
 	if (sfd < 0) {
 		agent_log("cannot create the signal pipe: %s\n", strerror(-sfd));
@@ -245,6 +252,7 @@ int main(int argc, char **argv)
 	ctl_close(&ctl);
 	for (int i = 0; i < o.nr_pollers; i++)
 		poller_stop(&pollers[i]);
+	work_stop(); /* idle by now: each poller waited for its guests' ops */
 	agent_log("stopped\n");
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/agent/agent.h"
 
@@ -40,6 +41,19 @@ void agent_usage(FILE *f)
 		"      --max-resources N    per guest (default 64)\n"
 		"      --max-resource-mb N  bytes of resources per guest (default 256)\n"
 		"      --max-handshakes N   new clients taken per turn of the main loop (default 32)\n"
+		"      --route OP=PLUGIN    send op OP (upstream's name in lower case: exec, blas_sgemm,\n"
+		"                           noop, ...) to plugin PLUGIN (its name: blas, exec, ...).\n"
+		"                           Without it an op goes to the guest session's own plugin if\n"
+		"                           that implements it, else to the first in --plugins order\n"
+		"                           that does. Repeatable; `vaccel-agent stat` shows the table\n"
+		"      --workers N          threads for long ops (sgemm above 32^3, exec, ML model runs,\n"
+		"                           resource registration...), shared fairly between guests by\n"
+		"                           the time their ops take (default: the CPU count, at least 2)\n"
+		"      --worker-cpus LIST   pin the workers to these CPUs, e.g. 1 or 0,1 (default: none)\n"
+		"      --worker-nice N      the workers' nice value, 0 to 19 (default 10: a poller that\n"
+		"                           shares a CPU with a worker gets it back at once)\n"
+		"      --max-queued N       a guest's ops queued or running on the workers; beyond it a\n"
+		"                           long op completes with EAGAIN (VACCEL_EAGAIN) (default 64)\n"
 		"  -v, --verbose            log refused requests\n"
 		"  -h, --help\n"
 		"SIGTERM or SIGINT: stop accepting, finish what is in flight, exit 0.\n"
@@ -62,11 +76,34 @@ static int _num(const char *s, const char *flag, long lo, long hi, long *out)
 	return 0;
 }
 
+/* A ','-separated CPU list into out[max]; -1 after a message on a bad one. */
+static int _cpu_list(const char *arg, const char *flag, int *out, int max, int *nr)
+{
+	char *save, *dup = strdup(arg), *tok;
+	long v;
+
+	*nr = 0;
+	for (tok = dup ? strtok_r(dup, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*nr == max || _num(tok, flag, -1, 4095, &v)) {
+			free(dup);
+			return -1;
+		}
+		out[(*nr)++] = (int)v;
+	}
+	free(dup);
+	if (!*nr) {
+		fprintf(stderr, "vaccel-agent: %s wants a list like 0 or 0,1\n", flag);
+		return -1;
+	}
+	return 0;
+}
+
 /* 0: run; 1: --help was printed; -1: a bad option (said on stderr). */
 int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 {
 	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
-	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL, O_MAXHS };
+	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL, O_MAXHS,
+	       O_ROUTE, O_WORKERS, O_WCPUS, O_MAXQ, O_WNICE };
 	static const struct option lo[] = {
 		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
 		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
@@ -80,6 +117,9 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		{"plain-region", required_argument, 0, O_PLAIN},
 		{"plain-poll-us", required_argument, 0, O_PLAINPOLL},
 		{"max-handshakes", required_argument, 0, O_MAXHS},
+		{"route", required_argument, 0, O_ROUTE}, {"workers", required_argument, 0, O_WORKERS},
+		{"worker-cpus", required_argument, 0, O_WCPUS}, {"max-queued", required_argument, 0, O_MAXQ},
+		{"worker-nice", required_argument, 0, O_WNICE},
 		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
@@ -91,8 +131,10 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 1024, .max_handshakes = 32,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
-		.plain_poll_us = 10000,
+		.plain_poll_us = 10000, .max_queued = 64, .worker_nice = 10,
 	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	o->nr_workers = ncpu < 2 ? 2 : ncpu > AGENT_MAX_WORKERS ? AGENT_MAX_WORKERS : (int)ncpu;
 	opterr = 0; /* one line of our own for a bad flag */
 	while ((c = getopt_long(argc, argv, "s:p:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -100,23 +142,26 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		case 'p': o->plugins = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': agent_usage(stdout); return 1;
-		case O_CPUS: {
-			char *save, *dup = strdup(optarg), *tok;
-			o->nr_pollers = 0;
-			for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-				if (o->nr_pollers == 16 || _num(tok, "--cpus", -1, 4095, &v)) {
-					free(dup);
-					return -1;
-				}
-				o->cpus[o->nr_pollers++] = (int)v;
-			}
-			free(dup);
-			if (!o->nr_pollers) {
-				fprintf(stderr, "vaccel-agent: --cpus wants a list like 0 or 0,1\n");
+		case O_CPUS:
+			if (_cpu_list(optarg, "--cpus", o->cpus, AGENT_MAX_POLLERS, &o->nr_pollers))
+				return -1;
+			break;
+		case O_WCPUS:
+			if (_cpu_list(optarg, "--worker-cpus", o->worker_cpus, AGENT_MAX_WORKERS,
+				      &o->nr_worker_cpus))
+				return -1;
+			break;
+		case O_ROUTE:
+			if (o->nr_routes == AGENT_MAX_ROUTES || !strchr(optarg, '=')) {
+				fprintf(stderr, "vaccel-agent: --route wants OP=PLUGIN, e.g. exec=exec (at most %d), "
+					"got '%s'\n", AGENT_MAX_ROUTES, optarg);
 				return -1;
 			}
+			o->routes[o->nr_routes++] = optarg;
 			break;
-		}
+		case O_WORKERS: if (_num(optarg, "--workers", 1, AGENT_MAX_WORKERS, &v)) return -1; o->nr_workers = (int)v; break;
+		case O_WNICE: if (_num(optarg, "--worker-nice", 0, 19, &v)) return -1; o->worker_nice = (int)v; break;
+		case O_MAXQ: if (_num(optarg, "--max-queued", 1, 1 << 20, &v)) return -1; o->max_queued = (uint32_t)v; break;
 		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
 		case O_SQ:
 		case O_CQ:

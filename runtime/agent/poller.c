@@ -218,12 +218,9 @@ static void _sweep_parked(struct poller *p, uint64_t now)
 	}
 }
 
-/* Only the poller ever touched a guest's sessions and rings: it releases them. */
-static void _retire(struct poller *p, struct guest *g)
+/* A guest that left: off the active list and the epoll set, so that no pass serves it. */
+static void _detach(struct poller *p, struct guest *g)
 {
-	p->gone_guests++;
-	p->gone_requests += g->stats.requests;
-	p->gone_errors += g->stats.errors;
 	if (g->parked) {
 		g->parked = 0;
 		p->nr_parked--;
@@ -233,6 +230,23 @@ static void _retire(struct poller *p, struct guest *g)
 	/* The guest holds its doorbell open: epoll would keep it until it closes it too. */
 	if (g->bell >= 0)
 		epoll_ctl(p->ep, EPOLL_CTL_DEL, g->bell, NULL);
+}
+
+/* Only the poller ever touched a guest's sessions and rings: it releases them, once its
+ * ops on the workers are back (then work_drain calls this again for the last result). */
+void poller_retire(struct poller *p, struct guest *g)
+{
+	if (!g->retiring) {
+		_detach(p, g);
+		if (work_guest_gone(g))
+			return; /* its ops still run on workers: the last result retires it */
+	}
+	if (g->dropped)
+		agent_glog(g, "dropped %llu result(s) of ops that ended after it left\n",
+			   (unsigned long long)g->dropped);
+	p->gone_guests++;
+	p->gone_requests += g->stats.requests;
+	p->gone_errors += g->stats.errors;
 	guest_release_host_state(g);
 	agent_rlog(&p->rl, "guest %u: gone (%llu requests served, %llu errors)\n", g->id,
 		   (unsigned long long)g->stats.requests, (unsigned long long)g->stats.errors);
@@ -299,6 +313,7 @@ static char *_stat_text(struct poller *p)
 				fprintf(f, " %s %llu", _errname(e, eb, sizeof(eb)),
 					(unsigned long long)g->results[e]);
 		fprintf(f, "\n");
+		work_guest_stat(f, g);
 		for (uint32_t q = 0; q < g->nr_qps; q++) {
 			struct vtr_qp *qp = &g->qps[q];
 			/* The host's own view: SQ entries seen and not yet taken; CQ entries posted and
@@ -378,7 +393,7 @@ static void _apply_handovers(struct poller *p)
 				break;
 			}
 		}
-		_retire(p, g);
+		poller_retire(p, g);
 		pthread_mutex_lock(&p->lock);
 		p->nr_guests--;
 		pthread_mutex_unlock(&p->lock);
@@ -403,25 +418,35 @@ static void _apply_handovers(struct poller *p)
 	}
 }
 
+void poller_complete(struct poller *p, struct guest *g, uint32_t q, const struct vtr_cqe *cqes, uint32_t n)
+{
+	struct vtr_qp *qp = &g->qps[q];
+
+	vtr_qp_host_complete(qp, cqes, n);
+	if (vtr_qp_host_guest_asleep(qp))
+		_ring_guest(p, g, q);
+}
+
 /* One pass over every active guest's queue pairs; returns the number of requests served. */
 uint32_t poller_pass(struct poller *p)
 {
 	struct vtr_sqe sqes[AGENT_TAKE_BUDGET];
 	struct vtr_cqe cqes[AGENT_TAKE_BUDGET];
-	uint32_t served = 0;
+	uint32_t served = work_drain(p);
 
 	for (struct guest *g = p->active; g; g = g->anext) {
 		/* A VM's new guest process announces itself by writing a new guest_epoch: what
 		 * the previous one left is released and the queue pairs start afresh. */
 		uint64_t epoch = vshm_load_acquire(g->guest_epoch_word);
-		if (__builtin_expect(epoch != g->guest_epoch, 0))
-			guest_reset(g, epoch);
+		if (__builtin_expect(epoch != g->guest_epoch, 0) && guest_reset(g, epoch) == -EBUSY)
+			g->last_work = __rdtsc(); /* stays active: reset when its ops are back */
 		if (g->broken)
 			continue;
 		uint32_t before = served;
 		for (uint32_t q = 0; q < g->nr_qps; q++) {
 			struct vtr_qp *qp = &g->qps[q];
-			int n = vtr_qp_host_take(qp, sqes, AGENT_TAKE_BUDGET);
+			int n = vtr_qp_host_take(qp, sqes, work_take_budget(g, q, AGENT_TAKE_BUDGET));
+			int done = 0;
 
 			if (n < 0) {
 				/* Indices that break the ring's invariant: stop serving, keep others. */
@@ -430,20 +455,20 @@ uint32_t poller_pass(struct poller *p)
 				break;
 			}
 			for (int i = 0; i < n; i++) {
-				int32_t res = serve_request(g, p->o, &sqes[i]);
-				cqes[i].user_data = sqes[i].user_data;
-				cqes[i].res = res;
-				cqes[i].flags = 0;
-				g->results[res >= 0 ? 0 : res > -AGENT_ERRNO_SLOTS ? -res : AGENT_ERRNO_SLOTS]++;
-				g->qstats[q].errors += res < 0;
+				int32_t res = serve_request(g, p->o, &sqes[i], q);
+				if (res == SERVE_QUEUED)
+					continue; /* on a worker: work_drain completes it */
+				cqes[done].user_data = sqes[i].user_data;
+				cqes[done].res = res;
+				cqes[done].flags = 0;
+				done++;
+				agent_count_result(g, q, res);
 			}
 			g->qstats[q].requests += n > 0 ? (uint64_t)n : 0;
-			if (n > 0) {
-				vtr_qp_host_complete(qp, cqes, (uint32_t)n);
-				if (vtr_qp_host_guest_asleep(qp))
-					_ring_guest(p, g, q);
+			if (done > 0)
+				poller_complete(p, g, q, cqes, (uint32_t)done);
+			if (n > 0)
 				served += (uint32_t)n;
-			}
 		}
 		if (served != before)
 			g->last_work = __rdtsc();
@@ -589,12 +614,14 @@ static void *_poller_main(void *arg)
 		}
 		last_work = now;
 	}
-	/* Shutting down: everything in flight was served by the last passes. Guests handed
-	 * over at the last moment are taken in so that they are released too. */
+	/* Shutting down: everything in flight was served by the last passes, or is on the
+	 * workers: they finish and complete. Guests handed over at the last moment are taken
+	 * in so that they are released too. */
+	work_drain_all(p);
 	_apply_handovers(p);
 	for (struct guest *g = p->guests; g;) {
 		struct guest *n = g->next;
-		_retire(p, g);
+		poller_retire(p, g);
 		g = n;
 	}
 	p->guests = NULL;

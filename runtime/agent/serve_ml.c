@@ -71,18 +71,9 @@ int serve_ml_handles(int64_t op)
 	       op == VACCEL_OP_TORCH_SGEMM;
 }
 
-/* The guest's model: a handle (8 bytes) of a resource registered with this session. */
-static struct vaccel_resource *_model(struct guest *g, const struct vtr_req *rq,
-				      const struct vtr_arg *a)
+int serve_ml_uses_model(int64_t op)
 {
-	uint64_t h;
-
-	if (a->len != sizeof(h))
-		return NULL;
-	memcpy(&h, _at(g, a), sizeof(h));
-	if (h == 0 || h > g->max_res || !g->res[h - 1].used || g->res[h - 1].sess_slot != rq->sqe.sess_id)
-		return NULL;
-	return &g->res[h - 1].res;
+	return serve_ml_handles(op) && op != VACCEL_OP_TORCH_SGEMM;
 }
 
 /*
@@ -199,7 +190,8 @@ static int32_t _err(int vaccel_ret)
 	return vaccel_ret > 0 ? -vaccel_ret : vaccel_ret;
 }
 
-static int32_t _torch_run(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq)
+static int32_t _torch_run(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq,
+			 struct vaccel_resource *model)
 {
 	struct ml_inputs in;
 	struct vaccel_torch_tensor t[VTR_TENSOR_MAX], *p[VTR_TENSOR_MAX];
@@ -209,7 +201,6 @@ static int32_t _torch_run(struct guest *g, struct vaccel_session *s, const struc
 
 	if (rq->nr_in < 3 || _nr_outputs(rq, &n_out))
 		return -EINVAL;
-	struct vaccel_resource *model = _model(g, rq, &rq->args[0]);
 	if (!model)
 		return -EINVAL;
 	if ((ret = _inputs(g, rq, 2, rq->nr_in - 3, torch_esize, NR(torch_esize), &in)))
@@ -263,12 +254,12 @@ static int _tf_status(struct guest *g, const struct vtr_arg *a, const struct vac
 	return 0;
 }
 
-static int32_t _tf_load_unload(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq)
+static int32_t _tf_load_unload(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq,
+			 struct vaccel_resource *model)
 {
 	struct vaccel_tf_status st = {0};
-	struct vaccel_resource *model = rq->nr_in == 1 ? _model(g, rq, &rq->args[0]) : NULL;
 
-	if (!model || rq->nr_args != 2 || rq->args[1].len != sizeof(struct vtr_status))
+	if (rq->nr_in != 1 || !model || rq->nr_args != 2 || rq->args[1].len != sizeof(struct vtr_status))
 		return -EINVAL;
 	int32_t ret = _err(rq->sqe.op == VACCEL_OP_TF_MODEL_LOAD ? vaccel_tf_model_load(s, model, &st)
 								 : vaccel_tf_model_unload(s, model, &st));
@@ -278,7 +269,8 @@ static int32_t _tf_load_unload(struct guest *g, struct vaccel_session *s, const 
 	return ret;
 }
 
-static int32_t _tf_run(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq)
+static int32_t _tf_run(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq,
+			 struct vaccel_resource *model)
 {
 	struct vtr_node nin[VTR_TENSOR_MAX], nout[VTR_TENSOR_MAX];
 	struct vaccel_tf_node in_nodes[VTR_TENSOR_MAX], out_nodes[VTR_TENSOR_MAX];
@@ -292,7 +284,6 @@ static int32_t _tf_run(struct guest *g, struct vaccel_session *s, const struct v
 	/* in: handle, options, input nodes, output nodes, records, data; out: records, area, status */
 	if (rq->nr_in < 5 || rq->nr_args - rq->nr_in != 3)
 		return -EINVAL;
-	struct vaccel_resource *model = _model(g, rq, &rq->args[0]);
 	const struct vtr_arg *na = &rq->args[2], *nb = &rq->args[3], *sa = &rq->args[rq->nr_in + 2];
 	uint64_t rec_len = rq->args[rq->nr_in].len;
 	if (!model || sa->len != sizeof(struct vtr_status) || rec_len % sizeof(struct vtr_tensor) ||
@@ -329,7 +320,8 @@ static int32_t _tf_run(struct guest *g, struct vaccel_session *s, const struct v
 	return ret;
 }
 
-static int32_t _tflite_run(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq)
+static int32_t _tflite_run(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq,
+			 struct vaccel_resource *model)
 {
 	struct vaccel_tflite_tensor t[VTR_TENSOR_MAX], *p[VTR_TENSOR_MAX], *outs[VTR_TENSOR_MAX] = {0};
 	int32_t dims[VTR_TENSOR_MAX][VTR_TENSOR_MAX_DIMS];
@@ -343,7 +335,6 @@ static int32_t _tflite_run(struct guest *g, struct vaccel_session *s, const stru
 	if (rq->nr_in < 2 || rq->nr_args - rq->nr_in != 3 || rq->args[rq->nr_in + 2].len != 1)
 		return -EINVAL;
 	uint64_t rec_len = rq->args[rq->nr_in].len;
-	struct vaccel_resource *model = _model(g, rq, &rq->args[0]);
 	if (!model || rec_len % sizeof(struct vtr_tensor) || rec_len / sizeof(struct vtr_tensor) > VTR_TENSOR_MAX)
 		return -EINVAL;
 	n_out = (uint32_t)(rec_len / sizeof(struct vtr_tensor));
@@ -374,30 +365,28 @@ static int32_t _tflite_run(struct guest *g, struct vaccel_session *s, const stru
 	return ret;
 }
 
-int32_t serve_ml(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq)
+int32_t serve_ml(struct guest *g, struct vaccel_session *s, const struct vtr_req *rq,
+		 struct vaccel_resource *model)
 {
-	struct vaccel_resource *model;
 
 	switch (rq->sqe.op) {
 	case VACCEL_OP_TORCH_MODEL_LOAD:
-		model = rq->nr_args == 1 ? _model(g, rq, &rq->args[0]) : NULL;
-		return model ? _err(vaccel_torch_model_load(s, model)) : -EINVAL;
+		return rq->nr_args == 1 && model ? _err(vaccel_torch_model_load(s, model)) : -EINVAL;
 	case VACCEL_OP_TF_MODEL_LOAD:
 	case VACCEL_OP_TF_MODEL_UNLOAD:
-		return _tf_load_unload(g, s, rq);
+		return _tf_load_unload(g, s, rq, model);
 	case VACCEL_OP_TF_MODEL_RUN:
-		return _tf_run(g, s, rq);
+		return _tf_run(g, s, rq, model);
 	case VACCEL_OP_TFLITE_MODEL_LOAD:
 	case VACCEL_OP_TFLITE_MODEL_UNLOAD:
-		model = rq->nr_args == 1 ? _model(g, rq, &rq->args[0]) : NULL;
-		if (!model)
+		if (rq->nr_args != 1 || !model)
 			return -EINVAL;
 		return _err(rq->sqe.op == VACCEL_OP_TFLITE_MODEL_LOAD ? vaccel_tflite_model_load(s, model)
 								       : vaccel_tflite_model_unload(s, model));
 	case VACCEL_OP_TFLITE_MODEL_RUN:
-		return _tflite_run(g, s, rq);
+		return _tflite_run(g, s, rq, model);
 	case VACCEL_OP_TORCH_MODEL_RUN:
-		return _torch_run(g, s, rq);
+		return _torch_run(g, s, rq, model);
 	case VACCEL_OP_TORCH_SGEMM:
 		return _torch_sgemm(g, s, rq);
 	}

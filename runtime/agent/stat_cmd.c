@@ -23,7 +23,9 @@ static void _stat_usage(FILE *f)
 		"(refused by the validator, by kind, and failed in the runtime), completions by\n"
 		"result; per queue pair, requests, errors and ring occupancy as the host sees it\n"
 		"(SQ entries not yet taken, CQ entries not yet reaped). Asking wakes a sleeping\n"
-		"poller once (a control wake-up).\n"
+		"poller once (a control wake-up). Also the routing table (which plugin serves each\n"
+		"op), the worker threads (ops queued and running, busy time) and, per guest, its\n"
+		"ops on the workers and its share of their time.\n"
 		"  -s, --socket PATH  the agent's socket (default $VACCEL_SHM_SOCKET or\n"
 		"                     /tmp/vaccel-agent.sock)\n"
 		"  -h, --help\n");

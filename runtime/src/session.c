@@ -67,7 +67,18 @@ int vaccel_session_init(struct vaccel_session *sess, uint32_t flags)
 	struct vaccel_plugin *p = rt_plugin_select(flags, &err);
 	if (!p)
 		return VACCEL_ENOTSUP;
+	return vaccel_session_init_with_plugin(sess, p, flags);
+}
 
+int vaccel_session_init_with_plugin(struct vaccel_session *sess,
+				    struct vaccel_plugin *p, uint32_t flags)
+{
+	if (!sess || !p)
+		return VACCEL_EINVAL;
+	if (!vaccel_is_initialized()) {
+		vaccel_error("vAccel is not initialized");
+		return VACCEL_ESESS;
+	}
 	memset(sess, 0, sizeof(*sess));
 	sess->id = __atomic_fetch_add(&rt_next_session_id, 1,
 				      __ATOMIC_RELAXED);

@@ -21,7 +21,7 @@ E2E_DATA = [
     "//examples:libmytestlib.so",
 ]
 
-def e2e_test(name, deps = [], data = [], env = {}):
+def e2e_test(name, deps = [], data = [], env = {}, srcs = []):
     """A medium, exclusive gtest NAME.cc with a real agent and guests in its runfiles.
 
     exclusive: agent pollers and guests busy-poll, and this machine has two cores.
@@ -29,7 +29,7 @@ def e2e_test(name, deps = [], data = [], env = {}):
     native.cc_test(
         name = name,
         size = "medium",
-        srcs = [name + ".cc"],
+        srcs = [name + ".cc"] + srcs,
         data = E2E_DATA + data,
         env = dict(E2E_ENV, **env),
         tags = ["exclusive"],

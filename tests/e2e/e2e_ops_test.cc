@@ -84,8 +84,9 @@ TEST_F(E2eOps, NoopThroughTheTransport)
 	for (int i = 0; i < 1000; i++)
 		ASSERT_EQ(vaccel_noop(&dbg), VACCEL_OK);
 	EXPECT_EQ(vaccel_session_release(&dbg), VACCEL_OK);
-	// The blas host plugin has no noop: the answer says so instead of crashing anything.
-	EXPECT_EQ(vaccel_noop(&remote_), VACCEL_ENOTSUP);
+	// The blas host plugin has no noop: the agent routes it to the noop plugin (issue 16.1;
+	// route_test checks the answer when no plugin has the op).
+	EXPECT_EQ(vaccel_noop(&remote_), VACCEL_OK);
 }
 
 struct Dims {

@@ -3,8 +3,9 @@
 #   tests/fuzz/build.sh [OUTDIR]      prints the fuzzer's path on its last line
 # Everything the host runs on a guest's requests is compiled with
 # -fsanitize=fuzzer,address,undefined: shm/, transport/, the runtime, the agent's
-# serve.c, guest.c and poller.c (its real pass), and the noop and blas plugins (loaded
-# with dlopen as usual, so they are shared objects next to the fuzzer; coverage too).
+# serve.c, guest.c, poller.c (its real pass), route.c and work.c (routing and a worker),
+# and the noop and blas plugins (loaded with dlopen as usual, so they are shared objects
+# next to the fuzzer; coverage too).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # Per checkout, so a CI clone and a working tree never share objects.
@@ -21,7 +22,7 @@ srcs=(
   shm/layout.c shm/region.c shm/numa.c shm/pool.c
   transport/ring.c transport/qp.c transport/wait.c transport/validate.c transport/tensor.c
   runtime/agent/serve.c runtime/agent/serve_ml.c runtime/agent/guest.c runtime/agent/poller.c
-  runtime/agent/log.c vmm-glue/ivshmem_proto.c
+  runtime/agent/log.c runtime/agent/route.c runtime/agent/work.c vmm-glue/ivshmem_proto.c
   tests/fuzz/host_fuzz.c
 )
 for f in "$repo"/runtime/src/*.c "$repo"/runtime/src/ops/*.c; do srcs+=("${f#"$repo"/}"); done

@@ -12,7 +12,8 @@
  * the host's real code: poller_pass (runtime/agent/poller.c) with this guest on its active
  * list, which checks the guest's epoch (a new one runs guest_reset), takes requests, serves
  * them (serve.c: the real validator and dispatch into vaccel_genop, and serve_ml.c for
- * the tensor records of the ML ops) and completes them.
+ * the tensor records of the ML ops; routing by route.c; long ops on a worker thread of
+ * work.c, waited for and drained as the poller does) and completes them.
  * The host attaches lazily, at the first action that is not a raw write, so inputs can
  * corrupt the ring indices or the header before it looks.
  *
@@ -151,6 +152,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (vaccel_plugin_load(plugin_path("FUZZ_PLUGIN_NOOP", "libvaccel-noop.so", noop, sizeof(noop))) ||
 	    vaccel_plugin_load(plugin_path("FUZZ_PLUGIN_BLAS", "libvaccel-blas.so", blas, sizeof(blas))))
 		die("cannot load the noop and blas plugins (FUZZ_PLUGIN_NOOP, FUZZ_PLUGIN_BLAS)");
+	/* The agent's routing table and one worker thread for long ops (route.c, work.c);
+	 * the harness's pass waits for the worker, so each input stays deterministic. */
+	static const struct agent_opts wo = {.nr_workers = 1, .max_queued = 64};
+	if (route_init(&wo) || work_start(&wo))
+		die("cannot start the routing table and the worker");
 
 	/* The region the agent would build (runtime/agent/guest.c: _build_region). */
 	vshm_layout_init(&fz.layout);
@@ -289,6 +295,12 @@ static void host_pass(struct fz_run *r)
 		cq0[q] = g->qps[q].cq.head;
 	}
 	(void)poller_pass(&fz.poller);
+	/* The worker's results, completed as the poller would (whatever the pass found: a
+	 * guest that broke still has its calls back); then none may be owed. */
+	work_drain_all(&fz.poller);
+	for (uint32_t q = 0; q < g->nr_qps; q++)
+		if (g->owed[q] || g->inflight)
+			die("a request on the worker did not get its completion");
 	if (g->guest_epoch != epoch || g->broken)
 		return;
 	for (uint32_t q = 0; q < g->nr_qps; q++) {
@@ -486,7 +498,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r->g.log_dropped = fz.log_dropped;
 	r->o = (struct agent_opts){.qps = FZ_QPS, .sq_entries = FZ_SQ, .cq_entries = FZ_CQ,
 				   .pool_spec = FZ_POOL, .max_guests = 1, .max_sessions = 4,
-				   .max_resources = 4, .max_resource_bytes = 16384};
+				   .max_resources = 4, .max_resource_bytes = 16384, .max_queued = 64};
 	quiet();
 	run(r, data, size);
 	/* The poller's retirement of a guest: sessions and resources go. */

@@ -101,6 +101,11 @@ int vaccel_plugin_parse_and_load(const char *lib_str);
 /* ours: number of loaded plugins, and the i-th one in load order */
 size_t vaccel_plugin_count(void);
 struct vaccel_plugin *vaccel_plugin_at(size_t i);
+/* ours: a session bound to plugin p (a loaded one) rather than the one the
+ * flags would select; a host agent uses it to run an op on the plugin that
+ * implements it. VACCEL_EINVAL, VACCEL_ESESS, or the plugin's error. */
+int vaccel_session_init_with_plugin(struct vaccel_session *sess,
+				    struct vaccel_plugin *p, uint32_t flags);
 
 /* Older names. */
 #define VACCEL_MODULE(...) VACCEL_PLUGIN(__VA_ARGS__)

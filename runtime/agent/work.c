@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Worker threads for long ops (big sgemm, exec, resource registration...), so that one
+ * guest's expensive request does not hold the poller, and with it every other guest.
+ *
+ * Ownership: a poller validates and prepares a call (serve.c), queues it here
+ * (work_submit) and is the only thread that completes it into its guest's CQ
+ * (work_drain): the CQ keeps one producer. A worker runs the call, appends it to its
+ * poller's result list and rings the poller's private control eventfd (p->ctl, which no
+ * guest holds), both under the lock, so that a poller that has taken the result knows the
+ * eventfd is no longer touched. The poller drains results whether their guest is active or
+ * parked, and rings a sleeping guest as for any completion (poller_complete). One mutex
+ * protects every queue, the result lists and the counters; a poller looks at its list
+ * only when work_news says there is something.
+ *
+ * Fairness is by worker time, not by request count (start-time fair queuing): each guest
+ * has a queue (struct work_q) with a virtual clock that advances by the worker time its
+ * ops take; a free worker takes the head of the queue whose clock is lowest. A queue that
+ * was idle starts at the current virtual time, so idling banks no credit. An op's expected
+ * time is charged when it starts (so two workers do not both pick the same guest on a
+ * stale clock) and corrected when it ends.
+ *
+ * A guest's calls keep it alive: the poller releases a guest that left only when its last
+ * call came back (g->inflight), so a worker never touches a released region or session.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/agent/agent.h"
+
+#define EST_FIRST_NS 1000000ull /* expected time of a guest's first op: 1 ms */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct work_q *ready; /* queues with calls */
+	uint64_t vnow;        /* virtual time: the clock of the queue picked last */
+	uint64_t queued, running, ops, used_ns;
+	uint32_t max_queued;
+	int stop, nr, nice;
+	pthread_t threads[AGENT_MAX_WORKERS];
+	int cpus[AGENT_MAX_WORKERS];
+} W = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static uint64_t _now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Caller holds the lock. */
+static void _unlist(struct work_q *q)
+{
+	for (struct work_q **pp = &W.ready; *pp; pp = &(*pp)->next) {
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	}
+	q->next = NULL;
+	q->listed = 0;
+}
+
+/* Caller holds the lock: hands w back to its poller and rings it. */
+static void _to_poller(struct work_item *w)
+{
+	struct poller *p = w->g->poller;
+	uint64_t one = 1;
+
+	w->next = NULL;
+	if (p->done_tail)
+		p->done_tail->next = w;
+	else
+		p->done_head = w;
+	p->done_tail = w;
+	/* Release pairs with the acquire in work_drain: cheap look before the lock. */
+	__atomic_store_n(&p->work_news, 1, __ATOMIC_RELEASE);
+	if (write(p->ctl, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, the poller wakes anyway */
+	}
+}
+
+/* Caller holds the lock: the queue with the lowest clock, or NULL. */
+static struct work_q *_pick(void)
+{
+	struct work_q *best = NULL;
+
+	for (struct work_q *q = W.ready; q; q = q->next)
+		if (!best || q->vtime_ns < best->vtime_ns)
+			best = q;
+	return best;
+}
+
+static void *_worker_main(void *arg)
+{
+	int idx = (int)(intptr_t)arg;
+
+	if (W.cpus[idx] >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(W.cpus[idx], &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			agent_log("worker %d: cannot pin to CPU %d; running unpinned\n", idx, W.cpus[idx]);
+	}
+	/* Below the pollers: a poller sharing a CPU with a worker gets it back at once, so a
+	 * long op slows other guests' small calls as little as possible. */
+	if (W.nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), W.nice))
+		agent_log("worker %d: cannot set nice %d: %s\n", idx, W.nice, strerror(errno));
+	pthread_mutex_lock(&W.lock);
+	for (;;) {
+		struct work_q *q = _pick();
+
+		if (!q) {
+			if (W.stop)
+				break;
+			pthread_cond_wait(&W.cv, &W.lock);
+			continue;
+		}
+		struct work_item *w = q->head;
+		q->head = w->next;
+		if (!q->head) {
+			q->tail = NULL;
+			_unlist(q);
+		}
+		W.queued--;
+		W.running++;
+		W.vnow = q->vtime_ns;
+		uint64_t est = q->est_ns;
+		q->vtime_ns += est;
+		pthread_mutex_unlock(&W.lock);
+
+		uint64_t t0 = _now_ns();
+		serve_run(w);
+		uint64_t dt = _now_ns() - t0;
+
+		pthread_mutex_lock(&W.lock);
+		q->vtime_ns = q->vtime_ns - est + dt;
+		q->est_ns = (3 * est + dt) / 4;
+		q->used_ns += dt;
+		q->ops++;
+		q->active--;
+		W.running--;
+		W.ops++;
+		W.used_ns += dt;
+		_to_poller(w);
+	}
+	pthread_mutex_unlock(&W.lock);
+	return NULL;
+}
+
+int work_start(const struct agent_opts *o)
+{
+	W.max_queued = o->max_queued;
+	W.nice = o->worker_nice;
+	for (int i = 0; i < o->nr_workers; i++) {
+		W.cpus[i] = o->nr_worker_cpus ? o->worker_cpus[i % o->nr_worker_cpus] : -1;
+		int ret = pthread_create(&W.threads[i], NULL, _worker_main, (void *)(intptr_t)i);
+		if (ret) {
+			work_stop();
+			return -ret;
+		}
+		W.nr = i + 1;
+	}
+	return 0;
+}
+
+void work_stop(void)
+{
+	pthread_mutex_lock(&W.lock);
+	W.stop = 1;
+	pthread_cond_broadcast(&W.cv);
+	pthread_mutex_unlock(&W.lock);
+	for (int i = 0; i < W.nr; i++)
+		pthread_join(W.threads[i], NULL);
+	W.nr = 0;
+}
+
+int work_submit(struct work_item *w)
+{
+	struct guest *g = w->g;
+	struct work_q *q = &g->wq;
+
+	pthread_mutex_lock(&W.lock);
+	if (q->active >= W.max_queued) {
+		pthread_mutex_unlock(&W.lock);
+		return -EAGAIN;
+	}
+	q->active++;
+	w->next = NULL;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	if (!q->listed) {
+		if (!q->est_ns)
+			q->est_ns = EST_FIRST_NS;
+		if (q->vtime_ns < W.vnow)
+			q->vtime_ns = W.vnow;
+		q->next = W.ready;
+		W.ready = q;
+		q->listed = 1;
+	}
+	W.queued++;
+	pthread_cond_signal(&W.cv);
+	pthread_mutex_unlock(&W.lock);
+	/* Poller thread only. */
+	g->inflight++;
+	g->owed[w->q]++;
+	g->poller->work_inflight++;
+	return 0;
+}
+
+uint32_t work_take_budget(struct guest *g, uint32_t q, uint32_t want)
+{
+	uint32_t owed = g->owed[q];
+
+	if (!owed)
+		return want;
+	/* The CQ must keep room for every completion the workers still owe. */
+	int fr = _vtr_ring_free(&g->qps[q].cq, want + owed);
+	if (fr <= (int)owed)
+		return 0;
+	return (uint32_t)fr - owed < want ? (uint32_t)fr - owed : want;
+}
+
+uint32_t work_drain(struct poller *p)
+{
+	struct vtr_cqe cqes[AGENT_TAKE_BUDGET];
+	struct guest *bg = NULL; /* cqes are for queue pair bq of guest bg */
+	uint32_t bq = 0, nb = 0, n = 0;
+	struct work_item *w;
+
+	/* Acquire pairs with the release in _to_poller. */
+	if (!__atomic_load_n(&p->work_news, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&W.lock);
+	w = p->done_head;
+	p->done_head = p->done_tail = NULL;
+	__atomic_store_n(&p->work_news, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&W.lock);
+	for (; w; n++) {
+		struct work_item *next = w->next;
+		struct guest *g = w->g;
+		uint32_t q = w->q;
+		uint64_t user_data;
+		int32_t res = serve_finish(w, &user_data); /* frees w */
+
+		g->inflight--;
+		g->owed[q]--;
+		p->work_inflight--;
+		w = next;
+		if (g->retiring || g->broken) {
+			g->dropped++;
+			if (g->retiring && !g->inflight)
+				poller_retire(p, g);
+			continue;
+		}
+		/* Consecutive results of one queue pair go out as one batch (one kick). */
+		if (nb && (bg != g || bq != q || nb == AGENT_TAKE_BUDGET)) {
+			poller_complete(p, bg, bq, cqes, nb);
+			nb = 0;
+		}
+		bg = g;
+		bq = q;
+		cqes[nb++] = (struct vtr_cqe){.user_data = user_data, .res = res};
+		agent_count_result(g, q, res);
+	}
+	if (nb)
+		poller_complete(p, bg, bq, cqes, nb);
+	return n;
+}
+
+void work_drain_all(struct poller *p)
+{
+	while (p->work_inflight) {
+		struct pollfd pfd = {.fd = p->ctl, .events = POLLIN};
+		uint64_t cnt;
+
+		if (work_drain(p))
+			continue;
+		if (poll(&pfd, 1, 100) > 0 && read(p->ctl, &cnt, sizeof(cnt)) < 0) {
+			/* EAGAIN: nothing after all; look again */
+		}
+	}
+}
+
+int work_guest_gone(struct guest *g)
+{
+	struct work_q *q = &g->wq;
+	uint32_t dropped = 0;
+
+	if (!g->inflight)
+		return 0;
+	pthread_mutex_lock(&W.lock);
+	/* Calls still queued are dropped unrun (they come back through work_drain). */
+	while (q->head) {
+		struct work_item *w = q->head;
+		q->head = w->next;
+		q->active--;
+		W.queued--;
+		dropped++;
+		_to_poller(w);
+	}
+	q->tail = NULL;
+	if (q->listed)
+		_unlist(q);
+	uint32_t running = q->active;
+	pthread_mutex_unlock(&W.lock);
+	g->retiring = 1;
+	agent_glog(g, "left with %u op(s) queued (dropped) and %u running on the workers; its "
+		   "sessions go when they end\n", dropped, running);
+	return 1;
+}
+
+void work_stat(FILE *f)
+{
+	pthread_mutex_lock(&W.lock);
+	fprintf(f, "workers %d: queued %llu running %llu ops %llu busy_s %.3f max_queued_per_guest %u\n",
+		W.nr, (unsigned long long)W.queued, (unsigned long long)W.running,
+		(unsigned long long)W.ops, (double)W.used_ns / 1e9, W.max_queued);
+	pthread_mutex_unlock(&W.lock);
+}
+
+void work_guest_stat(FILE *f, const struct guest *g)
+{
+	pthread_mutex_lock(&W.lock);
+	uint64_t queued = 0;
+	for (const struct work_item *w = g->wq.head; w; w = w->next)
+		queued++;
+	fprintf(f, "    workers: queued %llu running %llu ops %llu time_s %.3f share_pct %.2f\n",
+		(unsigned long long)queued, (unsigned long long)(g->wq.active - queued),
+		(unsigned long long)g->wq.ops, (double)g->wq.used_ns / 1e9,
+		W.used_ns ? 100.0 * (double)g->wq.used_ns / (double)W.used_ns : 0.0);
+	pthread_mutex_unlock(&W.lock);
+}

@@ -1,0 +1,178 @@
+// Issue 16.2 through a real agent: long ops run on worker threads. A guest's op that is
+// still running (work_testlib's work_block, held on a FIFO the test controls) does not hold
+// another guest; a guest killed meanwhile is released only after its op ends; SIGTERM
+// waits for the op and exits 0; --max-queued refuses the op beyond the cap with EAGAIN.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <vaccel.h>
+}
+
+#include "agent_util.h"
+#include "work_util.h"
+
+namespace {
+
+class Work : public testing::Test {
+      protected:
+	void SetUp() override
+	{
+		lib_ = e2e::Abs(e2e::Runfile("WORK_TESTLIB"));
+		vaccel_cleanup();
+	}
+	void TearDown() override { vaccel_cleanup(); }
+	// exec first: guest sessions bind to it; noop is routed to the noop plugin.
+	void StartAgent(std::vector<std::string> extra = {})
+	{
+		std::vector<std::string> args = {
+			"--plugins", e2e::Abs(e2e::Runfile("PLUGIN_EXEC")) + ":" + e2e::Abs(e2e::Runfile("PLUGIN_NOOP")),
+			"--exec-allow", lib_.substr(0, lib_.rfind('/'))};
+		args.insert(args.end(), extra.begin(), extra.end());
+		agent_.reset(new e2e::Agent(args, "work"));
+		ASSERT_TRUE(agent_->ok()) << agent_->Log();
+	}
+	std::vector<std::string> GuestEnv()
+	{
+		return {"VACCEL_PLUGINS=" + e2e::Abs(e2e::Runfile("PLUGIN_SHM")),
+			"VACCEL_SHM_SOCKET=" + agent_->socket()};
+	}
+	// Guest A: a process whose threads each run work_block.
+	pid_t SpawnBlocker(const e2e::BlockedOp &op, int threads, const std::string &out)
+	{
+		return e2e::Spawn({e2e::Runfile("WORK_GUEST"), lib_, op.path(), std::to_string(threads)},
+				  GuestEnv(), out);
+	}
+	// Guest B: this process.
+	void ConnectHere()
+	{
+		setenv("VACCEL_PLUGINS", e2e::Abs(e2e::Runfile("PLUGIN_SHM")).c_str(), 1);
+		setenv("VACCEL_SHM_SOCKET", agent_->socket().c_str(), 1);
+		ASSERT_EQ(vaccel_bootstrap(), VACCEL_OK);
+		ASSERT_EQ(vaccel_session_init(&s_, VACCEL_PLUGIN_REMOTE), VACCEL_OK) << agent_->Log();
+	}
+	std::string Stat()
+	{
+		std::string out;
+		e2e::Run({e2e::Runfile("AGENT"), "stat", "--socket", agent_->socket()}, {}, 30, &out);
+		return out;
+	}
+	static bool Alive(pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == 0; }
+
+	std::string lib_;
+	std::unique_ptr<e2e::Agent> agent_;
+	vaccel_session s_{};
+};
+
+TEST_F(Work, LongOpOfOneGuestDoesNotHoldAnother)
+{
+	StartAgent();
+	e2e::BlockedOp op(e2e::TmpPath("order"));
+	std::string out = e2e::TmpPath("order-a.log");
+	pid_t a = SpawnBlocker(op, 1, out);
+	ASSERT_TRUE(op.WaitStarted()) << "guest A's op never started\n" << agent_->Log() << e2e::ReadFile(out);
+	ConnectHere();
+	// A's op is running (it has not been released): B's noops complete all the same.
+	for (int i = 0; i < 100; i++)
+		ASSERT_EQ(vaccel_noop(&s_), VACCEL_OK) << agent_->Log();
+	EXPECT_TRUE(Alive(a)) << "A returned before its op was released";
+	std::string st = Stat();
+	EXPECT_NE(st.find("workers: queued 0 running 1"), std::string::npos) << st;
+	EXPECT_NE(st.find("route noop -> noop"), std::string::npos) << st;
+	ASSERT_TRUE(op.Release());
+	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out);
+	EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+	vaccel_session_release(&s_);
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
+// A guest whose only request is on a worker is parked by its poller (no requests for the
+// spin budget); the result must still be completed to it (work_drain does not walk the
+// active list) and wake it.
+TEST_F(Work, ParkedGuestGetsItsWorkerResult)
+{
+	StartAgent();
+	e2e::BlockedOp op(e2e::TmpPath("parked"));
+	std::string out = e2e::TmpPath("parked-a.log");
+	pid_t a = SpawnBlocker(op, 1, out);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	auto stat = [&] { return Stat(); };
+	ASSERT_TRUE(e2e::WaitFor(stat, "parked 1")) << Stat();
+	EXPECT_NE(Stat().find("workers: queued 0 running 1"), std::string::npos) << Stat();
+	ASSERT_TRUE(op.Release());
+	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
+	EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
+TEST_F(Work, GuestKilledWhileItsOpRunsIsReleasedAfterTheOp)
+{
+	StartAgent();
+	e2e::BlockedOp op(e2e::TmpPath("death"));
+	std::string out = e2e::TmpPath("death-a.log");
+	pid_t a = SpawnBlocker(op, 1, out);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	kill(a, SIGKILL);
+	e2e::Wait(a, 30);
+	auto log = [&] { return agent_->Log(); };
+	ASSERT_TRUE(e2e::WaitFor(log, "left with 0 op(s) queued (dropped) and 1 running")) << agent_->Log();
+	ConnectHere();
+	EXPECT_EQ(vaccel_noop(&s_), VACCEL_OK) << agent_->Log();
+	// Not released yet: its op still runs.
+	EXPECT_EQ(agent_->Log().find("dropped 1 result(s)"), std::string::npos) << agent_->Log();
+	ASSERT_TRUE(op.Release());
+	ASSERT_TRUE(e2e::WaitFor(log, "dropped 1 result(s) of ops that ended after it left")) << agent_->Log();
+	EXPECT_EQ(vaccel_noop(&s_), VACCEL_OK) << agent_->Log();
+	vaccel_session_release(&s_);
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
+TEST_F(Work, SigtermWaitsForBusyWorkersThenExitsZero)
+{
+	StartAgent();
+	e2e::BlockedOp op(e2e::TmpPath("term"));
+	std::string out = e2e::TmpPath("term-a.log");
+	pid_t a = SpawnBlocker(op, 1, out);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	kill(agent_->pid(), SIGTERM);
+	auto log = [&] { return agent_->Log(); };
+	ASSERT_TRUE(e2e::WaitFor(log, "finishing in-flight requests")) << agent_->Log();
+	EXPECT_TRUE(Alive(agent_->pid())) << "the agent left with an op running\n" << agent_->Log();
+	ASSERT_TRUE(op.Release());
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+	// The op finished and was completed to the guest before the agent went.
+	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
+	EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+}
+
+TEST_F(Work, OpsBeyondTheCapGetEagain)
+{
+	StartAgent({"--workers", "1", "--max-queued", "2"});
+	e2e::BlockedOp op(e2e::TmpPath("cap"));
+	std::string out = e2e::TmpPath("cap-a.log");
+	pid_t a = SpawnBlocker(op, 3, out);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	// One running, one queued behind it on the single worker: the third is refused.
+	auto text = [&] { return e2e::ReadFile(out); };
+	ASSERT_TRUE(e2e::WaitFor(text, "ret " + std::to_string(VACCEL_EAGAIN) + " out 0"))
+		<< e2e::ReadFile(out) << agent_->Log();
+	EXPECT_NE(agent_->Log().find("(--max-queued)"), std::string::npos) << agent_->Log();
+	ASSERT_TRUE(op.Release());
+	ASSERT_TRUE(op.WaitStarted()) << "the queued op never ran\n" << agent_->Log();
+	ASSERT_TRUE(op.Release()) << e2e::ReadFile(out) << agent_->Log();
+	EXPECT_EQ(e2e::Wait(a, 60), 1) << e2e::ReadFile(out);
+	std::string o = e2e::ReadFile(out);
+	size_t ok = 0;
+	for (size_t p = o.find("ret 0 out 7"); p != std::string::npos; p = o.find("ret 0 out 7", p + 1))
+		ok++;
+	EXPECT_EQ(ok, 2u) << o;
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
+} // namespace
