@@ -594,7 +594,13 @@ static void *_poller_main(void *arg)
 		if (n)
 			continue;
 		if (now - last_work < spin) {
-			_mm_pause();
+			/* Ops out on the workers: let a worker have this CPU (on a small machine
+			 * the guest's poll holds the other), rather than spin it away and make
+			 * the result wait for our sleep and a wake-up. */
+			if (p->work_inflight)
+				sched_yield();
+			else
+				_mm_pause();
 			continue;
 		}
 		/* Every active guest that can ring is parked; work that arrived meanwhile keeps
