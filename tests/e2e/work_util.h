@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 
+#include "agent_util.h"
+
 namespace e2e {
 
 class BlockedOp {
@@ -78,16 +80,10 @@ inline std::string ReadFile(const std::string &path)
 	return ss.str();
 }
 
-// Polls a log-like file until it contains what (up to timeout_s).
+// Polls a log-like text until it contains what (up to timeout_s), through agent_util's WaitFor.
 template <typename F> bool WaitFor(F text, const std::string &what, int timeout_s = 30)
 {
-	time_t end = time(nullptr) + timeout_s;
-	while (time(nullptr) <= end) {
-		if (text().find(what) != std::string::npos)
-			return true;
-		usleep(20000);
-	}
-	return false;
+	return WaitFor([&] { return text().find(what) != std::string::npos; }, (double)timeout_s);
 }
 
 } // namespace e2e
