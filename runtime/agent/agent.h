@@ -210,6 +210,7 @@ struct poller {
 	 * taken by the poller (work_drain); work_news says there are some. */
 	struct work_item *done_head, *done_tail;
 	int work_news;
+	uint32_t work_ringing;        /* workers between handing a result over and ringing ctl */
 	uint32_t work_inflight;       /* poller thread only: its ops not yet drained */
 };
 

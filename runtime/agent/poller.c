@@ -178,6 +178,15 @@ static int _park(struct poller *p, struct guest *g)
 	return 1;
 }
 
+/* 1 if every active guest can ring and has an op out on the workers (so it waits for it). */
+static int _all_waiting(const struct poller *p)
+{
+	for (const struct guest *g = p->active; g; g = g->anext)
+		if (g->plain || !g->inflight)
+			return 0;
+	return 1;
+}
+
 /* Parks every active guest idle for at least idle_tsc; returns 1 if one had work. */
 static int _park_idle(struct poller *p, uint64_t now, uint64_t idle_tsc)
 {
@@ -422,6 +431,10 @@ void poller_complete(struct poller *p, struct guest *g, uint32_t q, const struct
 {
 	struct vtr_qp *qp = &g->qps[q];
 
+	/* A guest parked while it waited for a worker gets its answer: it is likely to
+	 * submit again at once, and an active guest does so without ringing. */
+	if (g->parked)
+		_unpark(p, g, __rdtsc());
 	vtr_qp_host_complete(qp, cqes, n);
 	if (vtr_qp_host_guest_asleep(qp))
 		_ring_guest(p, g, q);
@@ -594,13 +607,25 @@ static void *_poller_main(void *arg)
 		if (n)
 			continue;
 		if (now - last_work < spin) {
-			/* Ops out on the workers: let a worker have this CPU (on a small machine
-			 * the guest's poll holds the other), rather than spin it away and make
-			 * the result wait for our sleep and a wake-up. */
-			if (p->work_inflight)
-				sched_yield();
-			else
+			if (!p->work_inflight) {
 				_mm_pause();
+				continue;
+			}
+			/* Ops out on the workers and every active guest waiting for one: nothing
+			 * can arrive that a doorbell would not announce once they are parked, so
+			 * sleep until a worker's result (our control eventfd) or a doorbell, and
+			 * leave this CPU to the worker whole. A yield would leave it only in
+			 * part: a worker below our nice ran at a fraction of its speed. */
+			if (_all_waiting(p)) {
+				if (_park_idle(p, now, 0))
+					continue; /* work arrived meanwhile */
+				_sleep(p, SLEEP_TIMEOUT_MS * 1000000ull);
+				last_work = __rdtsc();
+				continue;
+			}
+			/* A guest that may submit at any moment, unannounced: stay awake, but let
+			 * a worker have this CPU between looks. */
+			sched_yield();
 			continue;
 		}
 		/* Every active guest that can ring is parked; work that arrived meanwhile keeps

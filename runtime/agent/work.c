@@ -6,9 +6,12 @@
  * Ownership: a poller validates and prepares a call (serve.c), queues it here
  * (work_submit) and is the only thread that completes it into its guest's CQ
  * (work_drain): the CQ keeps one producer. A worker runs the call, appends it to its
- * poller's result list and rings the poller's private control eventfd (p->ctl, which no
- * guest holds), both under the lock, so that a poller that has taken the result knows the
- * eventfd is no longer touched. The poller drains results whether their guest is active or
+ * poller's result list under the lock, and rings the poller's private control eventfd
+ * (p->ctl, which no guest holds) after unlocking: the poller, woken, takes the lock at
+ * once, and a ring under it made the woken poller preempt the worker only to wait for
+ * it (two more context switches per op). p->work_ringing counts rings still to come, so
+ * that a stopping poller does not close the eventfd before them (work_drain_all). The
+ * poller drains results whether their guest is active or
  * parked, and rings a sleeping guest as for any completion (poller_complete). One mutex
  * protects every queue, the result lists and the counters; a poller looks at its list
  * only when work_news says there is something.
@@ -70,11 +73,20 @@ static void _unlist(struct work_q *q)
 	q->listed = 0;
 }
 
-/* Caller holds the lock: hands w back to its poller and rings it. */
-static void _to_poller(struct work_item *w)
+/* Rings p's control eventfd (non-blocking). */
+static void _ring(struct poller *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->ctl, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, the poller wakes anyway */
+	}
+}
+
+/* Caller holds the lock: hands w back to its poller, which the caller then rings. */
+static struct poller *_to_poller(struct work_item *w)
 {
 	struct poller *p = w->g->poller;
-	uint64_t one = 1;
 
 	w->next = NULL;
 	if (p->done_tail)
@@ -84,9 +96,7 @@ static void _to_poller(struct work_item *w)
 	p->done_tail = w;
 	/* Release pairs with the acquire in work_drain: cheap look before the lock. */
 	__atomic_store_n(&p->work_news, 1, __ATOMIC_RELEASE);
-	if (write(p->ctl, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is saturated, the poller wakes anyway */
-	}
+	return p;
 }
 
 /* Caller holds the lock: the queue with the lowest clock, or NULL. */
@@ -151,7 +161,13 @@ static void *_worker_main(void *arg)
 		W.running--;
 		W.ops++;
 		W.used_ns += dt;
-		_to_poller(w);
+		struct poller *p = _to_poller(w);
+		__atomic_fetch_add(&p->work_ringing, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&W.lock);
+		_ring(p);
+		/* Release: the stopping poller's acquire sees the ring done. */
+		__atomic_fetch_sub(&p->work_ringing, 1, __ATOMIC_RELEASE);
+		pthread_mutex_lock(&W.lock);
 	}
 	pthread_mutex_unlock(&W.lock);
 	return NULL;
@@ -292,6 +308,10 @@ void work_drain_all(struct poller *p)
 			/* EAGAIN: nothing after all; look again */
 		}
 	}
+	/* The workers that handed our last results over ring after unlocking: our eventfd
+	 * stays open until they have (a few instructions). */
+	while (__atomic_load_n(&p->work_ringing, __ATOMIC_ACQUIRE))
+		sched_yield();
 }
 
 int work_guest_gone(struct guest *g)
@@ -309,7 +329,7 @@ int work_guest_gone(struct guest *g)
 		q->active--;
 		W.queued--;
 		dropped++;
-		_to_poller(w);
+		_to_poller(w); /* this is the poller: its next pass takes them, no ring needed */
 	}
 	q->tail = NULL;
 	if (q->listed)
