@@ -104,8 +104,9 @@ static void start_agent(const struct cfg *c, const char *agent, const char *plug
 	char cpus[16];
 
 	snprintf(cpus, sizeof(cpus), "%d", c->cpu_b);
-	const char *args[] = {"--plugins", plugins, "--cpus", cpus, "--pool", AGENT_POOL,
-			      "--exec-allow", touch_lib, NULL};
+	/* The agent's side on CPU B: its poller and the workers that run sgemm 512. */
+	const char *args[] = {"--plugins", plugins, "--cpus", cpus, "--worker-cpus", cpus,
+			      "--pool", AGENT_POOL, "--exec-allow", touch_lib, NULL};
 	_agent_started(bench_agent_start(&g_ag, "bulk-bench", agent, args), g_ag.log);
 	setenv("VACCEL_SHM_SOCKET", g_ag.sock, 1);
 }
@@ -218,17 +219,22 @@ static double sgemm_block_ms(struct vaccel_session *s, uint64_t n, float *a, flo
  * repetition) and each side is the mean of its two block medians, so that a drift of the
  * machine's speed during the repetition hits both sides alike. (Taking the sides call by
  * call in turn would instead let the agent's poller fall asleep before every transported
- * call: in this VM, waking an idle vCPU costs tens of us.)
+ * call: in this VM, waking an idle vCPU costs tens of us.) The local blocks run on CPU B,
+ * where the agent's worker runs the transported ones: both sides' sgemm on the same CPU.
  */
-static void measure_sgemm(struct vaccel_session *l, struct vaccel_session *r, uint64_t n,
-			  float *const m[3], float *const pm[3], int odd, struct rep *p)
+static void measure_sgemm(const struct cfg *c, struct vaccel_session *l, struct vaccel_session *r,
+			  uint64_t n, float *const m[3], float *const pm[3], int odd, struct rep *p)
 {
 	double zc = 0, local = 0;
 
 	for (int k = 0; k < 4; k++) {
-		if ((k == 0 || k == 3) == !odd)
+		if ((k == 0 || k == 3) == !odd) {
+			if (bench_pin(c->cpu_b))
+				die("cannot move to CPU %d", c->cpu_b);
 			local += sgemm_block_ms(l, n, m[0], m[1], m[2]) / 2;
-		else
+			if (bench_pin(c->cpu_a))
+				die("cannot move back to CPU %d", c->cpu_a);
+		} else
 			zc += sgemm_block_ms(r, n, pm[0], pm[1], pm[2]) / 2;
 	}
 	p->sg_local_ms = local;
@@ -405,7 +411,7 @@ int main(int argc, char **argv)
 						      samples);
 			p->us[UNIX_][s] = measure_unix(sv[0], plain[s], sizes[s], calls_for(&c, UNIX_, s), samples);
 		}
-		measure_sgemm(&l_blas, &r_blas, c.sgemm_calls, (float *const[3]){ma, mb, mc},
+		measure_sgemm(&c, &l_blas, &r_blas, c.sgemm_calls, (float *const[3]){ma, mb, mc},
 			      (float *const[3]){pa, pb, pc}, r & 1, p);
 		if (!tty)
 			fprintf(stderr, "  bulk: repetition %d/%d done (%.1f s)\n", r + 1, c.reps,

@@ -18,9 +18,12 @@
  * the pool: the zero-copy time must not grow with the size. The model of that part
  * (Slice) returns the first 16 elements, so its own cost does not grow with the size.
  *
- * Every side uses the same libtorch thread count (--torch-threads). Repetitions rotate
- * the order of the sides; each figure is the median over repetitions, the overheads are
- * medians of per-repetition ratios. The transport part needs torch ops to cross the
+ * Every side uses the same libtorch thread count (--torch-threads) and runs the model on
+ * the same CPU (B: the agent's worker, the unix server, and the local plugin's calls, which
+ * move there for their turns). Within a repetition the sides take turns in slices of
+ * calls, the order rotating, so that each sees the same phases of a noisy machine; each
+ * figure is the median over repetitions, the overheads are medians of per-repetition
+ * ratios. The transport part needs torch ops to cross the
  * transport: when the guest plugin answers VACCEL_ENOTSUP it is reported as unavailable.
  */
 #include <errno.h>
@@ -50,6 +53,9 @@ static const char *const kind_name[NKIND] = {"local plugin", "through the transp
 static const char *const model_key[NMODEL] = {"small", "cnn", "slice"};
 /* Input shapes: [1, 256], [1, 3, 224, 224], and [1, N] for Slice. */
 static const int64_t small_dims[2] = {1, 256}, cnn_dims[4] = {1, 3, 224, 224};
+/* Calls per turn of a side (the sides take turns within a repetition). */
+#define SLICE_SMALL 100
+#define SLICE_CNN 5
 #define SLICE_4K (4096 / 4)
 #define SLICE_4M ((4 << 20) / 4)
 
@@ -92,16 +98,12 @@ static int run_once(struct vaccel_session *s, struct model *m, void *in, size_t 
 	return ret;
 }
 
-/* n timed calls after n/10 + 2 warm-up ones; p50 and p99 in us. */
-static void measure(struct vaccel_session *s, struct model *m, void *in, size_t bytes,
-		    const int64_t *dims, int nr_dims, uint64_t n, uint64_t *samples, double *p50,
-		    double *p99)
+/* One untimed call, then n timed ones into samples. */
+static void timed(struct vaccel_session *s, struct model *m, void *in, size_t bytes,
+		  const int64_t *dims, int nr_dims, uint64_t n, uint64_t *samples)
 {
-	uint64_t tick = bench_tsc_tick();
-
-	for (uint64_t i = 0; i < n / 10 + 2; i++)
-		if (run_once(s, m, in, bytes, dims, nr_dims))
-			die("vaccel_torch_model_run failed during warm-up (agent log: %s)", g_ag.log);
+	if (run_once(s, m, in, bytes, dims, nr_dims))
+		die("vaccel_torch_model_run failed (agent log: %s)", g_ag.log);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t t0 = bench_tsc();
 		int ret = run_once(s, m, in, bytes, dims, nr_dims);
@@ -109,10 +111,27 @@ static void measure(struct vaccel_session *s, struct model *m, void *in, size_t 
 		if (ret)
 			die("vaccel_torch_model_run failed: %d (%s)", ret, strerror(ret));
 	}
+}
+
+/* p50 and (p99 non-NULL) p99 in us of n samples, which it sorts. */
+static void pcts(uint64_t *samples, uint64_t n, double *p50, double *p99)
+{
+	uint64_t tick = bench_tsc_tick();
+
 	bench_sort_u64(samples, n);
 	*p50 = bench_pct_interp(samples, n, 50, tick) / bench_tsc_ghz() / 1e3;
 	if (p99)
 		*p99 = bench_pct_interp(samples, n, 99, tick) / bench_tsc_ghz() / 1e3;
+}
+
+/* n timed calls after n/10 + 2 warm-up ones; p50 and p99 in us. */
+static void measure(struct vaccel_session *s, struct model *m, void *in, size_t bytes,
+		    const int64_t *dims, int nr_dims, uint64_t n, uint64_t *samples, double *p50,
+		    double *p99)
+{
+	timed(s, m, in, bytes, dims, nr_dims, n / 10 + 1, samples); /* warm-up */
+	timed(s, m, in, bytes, dims, nr_dims, n, samples);
+	pcts(samples, n, p50, p99);
 }
 
 /* ---- the unix-socket baseline ---- */
@@ -188,13 +207,13 @@ static void unix_server(int fd, int cpu, const char *plugin)
 	}
 }
 
-static void unix_measure(int fd, int model, const float *in, size_t bytes, uint64_t n,
-			 uint64_t *samples, double *p50, double *p99)
+/* One untimed call, then n timed ones into samples. */
+static void unix_timed(int fd, int model, const float *in, size_t bytes, uint64_t n,
+		       uint64_t *samples)
 {
-	uint64_t tick = bench_tsc_tick();
 	char out[4096];
 
-	for (uint64_t i = 0; i < n / 10 + 2 + n; i++) {
+	for (uint64_t i = 0; i < n + 1; i++) {
 		struct unix_req rq = {.model = (uint32_t)model, .bytes = bytes};
 		struct unix_res rs;
 		uint64_t t0 = bench_tsc();
@@ -203,12 +222,9 @@ static void unix_measure(int fd, int model, const float *in, size_t bytes, uint6
 		    xfer(fd, out, rs.bytes, 0))
 			die("unix-socket model run failed");
 		uint64_t dt = bench_tsc() - t0;
-		if (i >= n / 10 + 2)
-			samples[i - n / 10 - 2] = dt;
+		if (i >= 1)
+			samples[i - 1] = dt;
 	}
-	bench_sort_u64(samples, n);
-	*p50 = bench_pct_interp(samples, n, 50, tick) / bench_tsc_ghz() / 1e3;
-	*p99 = bench_pct_interp(samples, n, 99, tick) / bench_tsc_ghz() / 1e3;
 }
 
 /* ---- set-up ---- */
@@ -354,7 +370,9 @@ int main(int argc, char **argv)
 
 	char cpus[16];
 	snprintf(cpus, sizeof(cpus), "%d", c.cpu_b);
-	const char *args[] = {"--plugins", torch, "--cpus", cpus, "--pool", AGENT_POOL, NULL};
+	/* The agent's side on CPU B: its poller and the workers that run the models. */
+	const char *args[] = {"--plugins", torch, "--cpus", cpus, "--worker-cpus", cpus,
+			      "--pool", AGENT_POOL, NULL};
 	int ret = bench_agent_start(&g_ag, "infer-bench", agent, args);
 	if (ret)
 		die("the agent did not come up: %s (log: %s)", strerror(-ret), g_ag.log);
@@ -399,8 +417,10 @@ int main(int argc, char **argv)
 	float *small_in = malloc(small_b), *cnn_in = malloc(cnn_b);
 	float *big = malloc((size_t)SLICE_4M * sizeof(float));
 	uint64_t nmax = c.small_calls > c.cnn_calls ? c.small_calls : c.cnn_calls;
-	uint64_t *samples = malloc(nmax * sizeof(*samples));
-	if (!small_in || !cnn_in || !big || !samples)
+	uint64_t *samples = malloc(nmax * sizeof(*samples)), *smp[NKIND];
+	for (int k = 0; k < NKIND; k++)
+		smp[k] = malloc(nmax * sizeof(*smp[k]));
+	if (!small_in || !cnn_in || !big || !samples || !smp[LOCAL] || !smp[E2E] || !smp[UNIX_])
 		die("out of memory");
 	fill(small_in, 256, 1);
 	fill(cnn_in, 3 * 224 * 224, 2);
@@ -427,28 +447,54 @@ int main(int argc, char **argv)
 	}
 	const int64_t d4k[2] = {1, SLICE_4K}, d4m[2] = {1, SLICE_4M};
 
+	/* Warm-up: TorchScript's profiling executor optimizes a model after its first runs. */
+	for (int mi = SMALL; mi <= CNN; mi++) {
+		size_t bytes = mi == SMALL ? small_b : cnn_b;
+		unix_timed(sv[0], mi, mi == SMALL ? small_in : cnn_in, bytes, 5, samples);
+		for (int k = LOCAL; k <= E2E; k++)
+			if (k == LOCAL || e2e)
+				timed(k == LOCAL ? &ls : &rs, &(k == LOCAL ? lm : rm)[mi],
+				      mi == SMALL ? buf_small[k] : buf_cnn[k], bytes,
+				      mi == SMALL ? small_dims : cnn_dims, mi == SMALL ? 2 : 4, 5, samples);
+	}
 	struct rep reps[MAX_REPS];
 	memset(reps, 0, sizeof(reps));
 	double t_start = bench_now_s();
 	for (int r = 0; r < c.reps; r++) {
 		struct rep *p = &reps[r];
-		for (int k0 = 0; k0 < NKIND; k0++) {
-			int k = (k0 + r) % NKIND; /* rotate which side goes first */
-			if (k == E2E && !e2e)
-				continue;
-			if (k == UNIX_) {
-				unix_measure(sv[0], SMALL, small_in, small_b, c.small_calls, samples,
-					     &p->p50[k][SMALL], &p->p99[k][SMALL]);
-				unix_measure(sv[0], CNN, cnn_in, cnn_b, c.cnn_calls, samples,
-					     &p->p50[k][CNN], &p->p99[k][CNN]);
-				continue;
+		for (int mi = SMALL; mi <= CNN; mi++) {
+			/* The sides take turns in slices of calls (the order rotated), so that
+			 * each sees the same phases of a noisy machine. The local plugin runs on
+			 * CPU B for its turns, where the agent's worker and the unix server run
+			 * the model: every side's model runs on the same CPU. */
+			uint64_t calls = mi == SMALL ? c.small_calls : c.cnn_calls;
+			uint64_t slice = mi == SMALL ? SLICE_SMALL : SLICE_CNN;
+			size_t bytes = mi == SMALL ? small_b : cnn_b;
+			const float *in = mi == SMALL ? small_in : cnn_in;
+			for (uint64_t done = 0, si = 0; done < calls; done += slice, si++) {
+				uint64_t cnt = calls - done < slice ? calls - done : slice;
+				for (int k0 = 0; k0 < NKIND; k0++) {
+					int k = (int)((k0 + (uint64_t)r + si) % NKIND);
+					if (k == E2E && !e2e)
+						continue;
+					if (k == UNIX_) {
+						unix_timed(sv[0], mi, in, bytes, cnt, smp[k] + done);
+						continue;
+					}
+					struct model *m = k == LOCAL ? lm : rm;
+					void *buf = mi == SMALL ? buf_small[k] : buf_cnn[k];
+					if (k == LOCAL && bench_pin(c.cpu_b))
+						die("cannot move to CPU %d", c.cpu_b);
+					timed(k == LOCAL ? &ls : &rs, &m[mi], buf, bytes,
+					      mi == SMALL ? small_dims : cnn_dims, mi == SMALL ? 2 : 4,
+					      cnt, smp[k] + done);
+					if (k == LOCAL && bench_pin(c.cpu_a))
+						die("cannot move back to CPU %d", c.cpu_a);
+				}
 			}
-			struct vaccel_session *s = k == LOCAL ? &ls : &rs;
-			struct model *m = k == LOCAL ? lm : rm;
-			measure(s, &m[SMALL], buf_small[k], small_b, small_dims, 2,
-				c.small_calls, samples, &p->p50[k][SMALL], &p->p99[k][SMALL]);
-			measure(s, &m[CNN], buf_cnn[k], cnn_b, cnn_dims, 4, c.cnn_calls, samples,
-				&p->p50[k][CNN], &p->p99[k][CNN]);
+			for (int k = 0; k < NKIND; k++)
+				if (k != E2E || e2e)
+					pcts(smp[k], calls, &p->p50[k][mi], &p->p99[k][mi]);
 		}
 		measure(&ls, &lm[SLICE], big, (size_t)SLICE_4M * 4, d4m, 2, c.slice_calls, samples,
 			&p->local_4m, NULL);
@@ -577,5 +623,7 @@ int main(int argc, char **argv)
 	free(cnn_in);
 	free(big);
 	free(samples);
+	for (int k = 0; k < NKIND; k++)
+		free(smp[k]);
 	return 0;
 }
