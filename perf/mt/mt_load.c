@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,19 @@ struct child {
 	int in;    /* its stdin */
 };
 
+/* Back onto every CPU (after a part that pinned this process). */
+static void _unpin(void)
+{
+	cpu_set_t set;
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+
+	CPU_ZERO(&set);
+	for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+		CPU_SET((int)i, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("cannot unpin: %s", strerror(errno));
+}
+
 /* child_start's guests run on this CPU when >= 0 (set around a part that wants it). */
 static int g_child_cpu = -1;
 
@@ -266,6 +280,28 @@ static int stat_shares(const struct files *f, double *share, int max)
 	return n;
 }
 
+/* The agent's worker totals from `vaccel-agent stat`: ops done and busy seconds. */
+static void stat_workers(const struct files *f, double *ops, double *busy_s)
+{
+	char cmd[4400], line[512];
+
+	snprintf(cmd, sizeof(cmd), "%s stat --socket %s", f->agent, g_ag.sock);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		die("cannot run %s", cmd);
+	*ops = *busy_s = -1;
+	while (fgets(line, sizeof(line), p)) {
+		char *o = strstr(line, " ops "), *b = strstr(line, " busy_s ");
+		if (!strncmp(line, "workers ", 8) && o && b) {
+			*ops = atof(o + 5);
+			*busy_s = atof(b + 8);
+		}
+	}
+	pclose(p);
+	if (*ops < 0)
+		die("`vaccel-agent stat` showed no worker line");
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -358,13 +394,19 @@ int main(int argc, char **argv)
 	bench_json_num(j, "mt.blas_threads", 1);
 	double a50[MAX_REPS], a99[MAX_REPS], n50[MAX_REPS], n99[MAX_REPS];
 	double as50[MAX_REPS], as99[MAX_REPS], ns50[MAX_REPS], ns99[MAX_REPS];
-	double jn[MAX_REPS], share_min[MAX_REPS];
+	double jn[MAX_REPS], share_min[MAX_REPS], nb[MAX_REPS], nops[MAX_REPS], nwin[MAX_REPS];
 	char line[256];
 
 	if (strstr(only, "isolation")) {
 		uint64_t *s = malloc(sizeof(uint64_t) * calls);
 		float *m = calloc(3 * 256, sizeof(float));
 		start_agent(&f, workers);
+		/* The two sides pinned: the agent's poller on CPU 0, every guest (this one and
+		 * its neighbours) on CPU 1; the agent's workers go where the kernel puts them.
+		 * After the agent started, which must not inherit this CPU. */
+		if (bench_pin(1))
+			die("cannot move to CPU 1");
+		g_child_cpu = 1;
 		_session();
 		printf("isolation: %llu small calls alone, then beside %d guests running sgemm %d\n",
 		       (unsigned long long)calls, NEIGHBOURS, LOAD_SGEMM);
@@ -378,17 +420,33 @@ int main(int argc, char **argv)
 				child_start(&ch[i], role);
 			for (int i = 0; i < NEIGHBOURS; i++)
 				child_expect(&ch[i], "ready", line, sizeof(line));
+			/* What the neighbours got done meanwhile: on two CPUs, both taken by
+			 * polling (the poller for this guest's calls, this guest waiting for
+			 * them), the workers have what the kernel leaves them. */
+			double ops0, busy0, ops1, busy1;
+			stat_workers(&f, &ops0, &busy0);
+			double w0 = bench_now_s();
 			measure(calls, s, NULL, &n50[r], &n99[r]);
 			measure(calls, s, m, &ns50[r], &ns99[r]);
+			double w1 = bench_now_s();
+			stat_workers(&f, &ops1, &busy1);
+			/* sgemm 1024 that ended between the two stat calls: at ~13 ms of CPU
+			 * each, the CPU the neighbours got. */
+			nops[r] = ops1 - ops0;
+			nwin[r] = (w1 - w0) * 1e3;
+			nb[r] = nops[r] / (w1 - w0);
 			for (int i = 0; i < NEIGHBOURS; i++)
 				child_end(&ch[i], SIGKILL);
 			printf("  rep %llu: noop alone p50 %.1f p99 %.1f us, beside p50 %.1f p99 %.1f us; "
-			       "sgemm %d alone p50 %.1f p99 %.1f us, beside p50 %.1f p99 %.1f us\n",
+			       "sgemm %d alone p50 %.1f p99 %.1f us, beside p50 %.1f p99 %.1f us; "
+			       "neighbours meanwhile (%.0f ms): %.0f sgemm %d done\n",
 			       (unsigned long long)r, a50[r], a99[r], n50[r], n99[r], SMALL_SGEMM, as50[r],
-			       as99[r], ns50[r], ns99[r]);
+			       as99[r], ns50[r], ns99[r], nwin[r], nops[r], LOAD_SGEMM);
 		}
 		vaccel_session_release(&g_sess);
 		stop_agent();
+		g_child_cpu = -1;
+		_unpin();
 		bench_json_num(j, "mt.alone_p50_us", bench_median(a50, reps));
 		bench_json_num(j, "mt.alone_p99_us", bench_median(a99, reps));
 		bench_json_num(j, "mt.neighbour_p50_us", bench_median(n50, reps));
@@ -397,6 +455,7 @@ int main(int argc, char **argv)
 		bench_json_num(j, "mt.alone_sgemm16_p99_us", bench_median(as99, reps));
 		bench_json_num(j, "mt.neighbour_sgemm16_p50_us", bench_median(ns50, reps));
 		bench_json_num(j, "mt.neighbour_sgemm16_p99_us", bench_median(ns99, reps));
+		bench_json_num(j, "mt.neighbour_sgemm_per_s", bench_median(nb, reps));
 		free(s);
 		free(m);
 	}

@@ -72,7 +72,7 @@ struct agent_opts {
 	int nr_workers;                       /* --workers: threads for long ops (work.c) */
 	int worker_cpus[AGENT_MAX_WORKERS];   /* --worker-cpus, -1 unpinned */
 	int nr_worker_cpus;
-	int worker_nice;                      /* --worker-nice: workers' nice value */
+	int worker_nice;                      /* --worker-nice: nice value, -1 SCHED_IDLE */
 	uint32_t max_queued;                  /* --max-queued: a guest's ops on the workers */
 };
 

@@ -50,8 +50,11 @@ void agent_usage(FILE *f)
 		"                           resource registration...), shared fairly between guests by\n"
 		"                           the time their ops take (default: the CPU count, at least 2)\n"
 		"      --worker-cpus LIST   pin the workers to these CPUs, e.g. 1 or 0,1 (default: none)\n"
-		"      --worker-nice N      the workers' nice value, 0 to 19 (default 10: a poller that\n"
-		"                           shares a CPU with a worker gets it back at once)\n"
+		"      --worker-nice N|idle the workers' priority: idle (default: SCHED_IDLE, they run\n"
+		"                           when nothing else wants the CPU, and a poller or guest that\n"
+		"                           wakes takes it back at once), or a nice value 0 to 19 (more\n"
+		"                           CPU for long ops on a busy host; a worker then holds a CPU it\n"
+		"                           shares for up to a scheduler tick)\n"
 		"      --max-queued N       a guest's ops queued or running on the workers; beyond it a\n"
 		"                           long op completes with EAGAIN (VACCEL_EAGAIN) (default 64)\n"
 		"  -v, --verbose            log refused requests\n"
@@ -131,7 +134,7 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		.nr_pollers = 1, .qps = 8, .sq_entries = 256, .cq_entries = 256,
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 1024, .max_handshakes = 32,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
-		.plain_poll_us = 10000, .max_queued = 64, .worker_nice = 10,
+		.plain_poll_us = 10000, .max_queued = 64, .worker_nice = -1,
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->nr_workers = ncpu < 2 ? 2 : ncpu > AGENT_MAX_WORKERS ? AGENT_MAX_WORKERS : (int)ncpu;
@@ -160,7 +163,14 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 			o->routes[o->nr_routes++] = optarg;
 			break;
 		case O_WORKERS: if (_num(optarg, "--workers", 1, AGENT_MAX_WORKERS, &v)) return -1; o->nr_workers = (int)v; break;
-		case O_WNICE: if (_num(optarg, "--worker-nice", 0, 19, &v)) return -1; o->worker_nice = (int)v; break;
+		case O_WNICE:
+			if (!strcmp(optarg, "idle")) { o->worker_nice = -1; break; }
+			if (_num(optarg, "--worker-nice", 0, 19, &v)) {
+				agent_log("--worker-nice also takes 'idle' (the default)\n");
+				return -1;
+			}
+			o->worker_nice = (int)v;
+			break;
 		case O_MAXQ: if (_num(optarg, "--max-queued", 1, 1 << 20, &v)) return -1; o->max_queued = (uint32_t)v; break;
 		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
 		case O_SQ:
