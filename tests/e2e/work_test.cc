@@ -1,12 +1,15 @@
 // Issue 16.2 through a real agent: long ops run on worker threads. A guest's op that is
 // still running (work_testlib's work_block, held on a FIFO the test controls) does not hold
 // another guest; a guest killed meanwhile is released only after its op ends; SIGTERM
-// waits for the op and exits 0; --max-queued refuses the op beyond the cap with EAGAIN.
+// waits for the op and exits 0; --max-queued refuses the op beyond the cap with EAGAIN;
+// two workers run two ops at once.
 #include <gtest/gtest.h>
 
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -149,6 +152,43 @@ TEST_F(Work, SigtermWaitsForBusyWorkersThenExitsZero)
 	// The op finished and was completed to the guest before the agent went.
 	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
 	EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+}
+
+// Which worker takes a call is a choice (the one that ran the last, when it is free); with
+// two workers and two ops, both must run at once all the same, and a third, queued
+// behind them, on whichever comes free first.
+TEST_F(Work, TwoWorkersRunTwoOpsAtOnceAndThenTheThird)
+{
+	StartAgent({"--workers", "2"});
+	e2e::BlockedOp op(e2e::TmpPath("two"));
+	std::string out = e2e::TmpPath("two-a.log");
+	pid_t a = SpawnBlocker(op, 3, out);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	ASSERT_TRUE(op.WaitStarted()) << "the second op did not start while the first ran\n"
+				      << Stat() << agent_->Log();
+	auto stat = [&] { return Stat(); };
+	ASSERT_TRUE(e2e::WaitFor(stat, "workers 2: queued 1 running 2")) << Stat();
+	ASSERT_TRUE(op.Release());
+	ASSERT_TRUE(op.WaitStarted()) << "the third op never ran\n" << Stat() << agent_->Log();
+	// Two ops wait on one FIFO now: a release byte can be lost to one that saw the
+	// previous writer's EOF and closes as the byte arrives. Release until all three
+	// have answered.
+	auto done = [&] {
+		std::string o = e2e::ReadFile(out);
+		size_t ok = 0;
+		for (size_t p = o.find("ret 0 out 7"); p != std::string::npos; p = o.find("ret 0 out 7", p + 1))
+			ok++;
+		return ok;
+	};
+	for (time_t end = time(nullptr) + 60; done() < 3 && time(nullptr) < end;) {
+		size_t before = done();
+		op.Release(1);
+		for (int k = 0; k < 100 && done() == before; k++)
+			usleep(10000); // its answer, or 1 s: the byte may have been lost
+	}
+	EXPECT_EQ(done(), 3u) << e2e::ReadFile(out) << agent_->Log();
+	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
 }
 
 TEST_F(Work, OpsBeyondTheCapGetEagain)
