@@ -6,7 +6,7 @@
 #   DIR/plots/throughput_batch.png throughput against batch size
 #   DIR/plots/bulk_size.png        time per call against tensor size (log-log)
 #   DIR/plots/infer_latency.png    torch model run p50/p99: local, transport, unix socket
-#   DIR/plots/many_guests.png      perf/mt: connect cost, and a noop alone vs among idle guests
+#   DIR/plots/many_guests.png      perf/mt: connect cost, a noop alone, among idle guests, beside busy ones
 # A plot whose data is missing is left out with a note. Exit 1 if gnuplot fails.
 set -uo pipefail
 
@@ -46,10 +46,12 @@ write("tput_ring_rte.dat", [(1, g("rte.tput_burst1_mops")), (32, g("rte.tput_bur
 write("tput_e2e.dat", [(1, 1e3 / sync if sync else None), (32, g("e2e.noop_batch32_mops"))])
 write("tput_e2e_4thr.dat", [(32, g("e2e.noop_batch32_4thr_mops"))])
 write("tput_uring.dat", [(32, g("uring.nop_batch32_mops"))])
-mt = [("connect p50 (with first noop)", g("mt.connect_p50_us")),
-      ("connect p99 (with first noop)", g("mt.connect_p99_us")),
-      ("noop p50, alone", g("mt.noop_p50_alone_us")),
-      ("noop p50, 256 idle guests", g("mt.noop_p50_idle256_us"))]
+mt = [("connect p50", g("mt.connect_p50_us")),
+      ("connect p99", g("mt.connect_p99_us")),
+      ("noop p50 alone", g("mt.noop_p50_alone_us")),
+      ("p50, 256 idle", g("mt.noop_p50_idle256_us")),
+      ("noop p99 alone", g("mt.alone_p99_us")),
+      ("p99, 3 busy", g("mt.neighbour_p99_us"))]
 path = os.path.join(p, "mt.dat")
 if os.path.exists(path):
     os.unlink(path)
@@ -208,13 +210,13 @@ fi
 # (5) many guests on one agent (perf/mt).
 if [ -s "$p/mt.dat" ]; then
   plot many_guests "
-set title \"Many guests on one agent: connect cost, and a noop alone vs among idle guests ($cpu)\"
+set title \"Many guests on one agent ($cpu): connect + handshake + first noop;\\na noop alone, among 256 idle guests, beside 3 guests running sgemm 1024\"
 set style fill solid 0.6 border -1
 set boxwidth 0.6
 set ylabel \"microseconds (log scale)\"
 set logscale y 10
 set format y \"%g\"
-set xrange [-0.6:3.6]
+set xrange [-0.6:5.6]
 set key off
 set xtics rotate by 0 scale 0
 plot \"$p/mt.dat\" using 1:2:xtic(3) with boxes lc rgb \"#1f77b4\", \
