@@ -35,7 +35,8 @@ extern "C" {
 #endif
 
 /* Allocates size bytes (64-byte aligned; page-aligned from 4 KiB up, like
- * the transport's pool) usable for zero-copy arguments of sess's plugin; *ptr is set on success only. Returns VACCEL_OK,
+ * the transport's pool) usable for zero-copy arguments of sess's plugin;
+ * *ptr is set on success only. Returns VACCEL_OK,
  * VACCEL_EINVAL (NULL argument, size 0, session not initialized),
  * VACCEL_ENOMEM (no free buffer that fits, or size exceeds the largest pool
  * class: the log says which and how to enlarge the pool), VACCEL_ESESS (the
