@@ -6,6 +6,8 @@
 #include "libtorch.h"
 
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
 #include <cerrno>
@@ -16,6 +18,7 @@
 #include <new>
 #include <sstream>
 #include <string>
+#include <unordered_set>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -29,8 +32,15 @@ constexpr int64_t kMaxDims = 32;
 // Cache of loaded modules by (session id, resource id). A Module is a
 // reference-counted handle: a run copies it out under the lock, so a
 // concurrent forget never frees a module in use.
+// A loaded model, and whether forward() may read its inputs where they lie
+// (see _plain_reads).
+struct Model {
+	torch::jit::Module m;
+	bool in_place = false;
+};
+
 std::mutex cache_lock;
-std::map<std::pair<int64_t, int64_t>, torch::jit::Module> cache;
+std::map<std::pair<int64_t, int64_t>, Model> cache;
 
 template <class Body>
 int _guard(const char *what, int einval_for_torch_errors, Body &&body)
@@ -90,7 +100,8 @@ bool _vaccel_type(c10::ScalarType s, enum vaccel_torch_data_type *out)
 // On the agent t->data lies in a guest's shared pool, which the guest may
 // rewrite at any time. A model's operators may read an input twice and trust
 // the first read (bincount sizes its output from max(x), then indexes it with
-// x): model runs take a private copy, so only plain reads (sgemm) use a view.
+// x): a model run takes a private copy unless its graph reads its inputs only
+// plainly (_plain_reads), as sgemm does.
 int _wrap(const struct vaccel_torch_tensor *t, int i, at::Tensor *out,
 	  bool copy)
 {
@@ -214,9 +225,130 @@ torch::jit::Module _load(struct vaccel_resource *model, int *err)
 	return m;
 }
 
-// The cached module of (sess, model), loading it on first use.
+// Operators that only pass (a view of) their tensor arguments on: what
+// their results are used for is looked at in turn.
+const std::unordered_set<std::string> kPassOn = {
+	"aten::view", "aten::reshape", "aten::flatten", "aten::slice",
+	"aten::select", "aten::narrow", "aten::squeeze", "aten::unsqueeze",
+	"aten::transpose", "aten::t", "aten::permute", "aten::expand",
+	"aten::expand_as", "aten::view_as", "aten::reshape_as",
+	"aten::contiguous", "aten::detach", "aten::alias", "aten::to",
+	"aten::type_as", "aten::dropout", "aten::unbind", "aten::split",
+	"aten::chunk", "prim::ListConstruct", "prim::TupleConstruct",
+	"prim::TupleIndex", "prim::TupleUnpack", "prim::ListUnpack",
+	"aten::__getitem__",
+};
+
+// Operators whose memory accesses do not depend on the values they read:
+// arithmetic, activations, convolutions, matrix products, pooling (which
+// returns positions, never uses values as positions), normalisation and
+// reductions, joins, and shape queries. Each reads its arguments into a new
+// tensor. A value that changes while they run changes the result, nothing
+// else. Not here, on purpose: anything that indexes by a tensor's values
+// (index_select, gather, embedding, bincount, histc, scatter...), sorts
+// (sort, topk, unique, kthvalue, median), sizes a result by the values
+// (nonzero, masked_select, repeat_interleave), in-place operators, and
+// control flow.
+const std::unordered_set<std::string> kPlainRead = {
+	"aten::add", "aten::sub", "aten::rsub", "aten::mul", "aten::div",
+	"aten::neg", "aten::abs", "aten::relu", "aten::relu6",
+	"aten::sigmoid", "aten::tanh", "aten::exp", "aten::log",
+	"aten::sqrt", "aten::rsqrt", "aten::pow", "aten::clamp",
+	"aten::clamp_min", "aten::clamp_max", "aten::hardtanh", "aten::gelu",
+	"aten::silu", "aten::leaky_relu", "aten::elu", "aten::softplus",
+	"aten::hardswish", "aten::hardsigmoid", "aten::mish",
+	"aten::softmax", "aten::log_softmax", "aten::conv1d", "aten::conv2d",
+	"aten::conv3d", "aten::_convolution", "aten::convolution",
+	"aten::linear", "aten::matmul", "aten::mm", "aten::bmm",
+	"aten::addmm", "aten::max_pool1d", "aten::max_pool2d",
+	"aten::max_pool3d", "aten::avg_pool1d", "aten::avg_pool2d",
+	"aten::avg_pool3d", "aten::adaptive_avg_pool1d",
+	"aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d",
+	"aten::batch_norm", "aten::layer_norm", "aten::group_norm",
+	"aten::instance_norm", "aten::mean", "aten::sum", "aten::amax",
+	"aten::amin", "aten::var", "aten::std", "aten::cat", "aten::stack",
+	"aten::size", "aten::dim", "aten::numel", "prim::shape",
+};
+
+// Whether node n, a use of a followed value, keeps the inputs safe; for a
+// pass-on operator *follow is set (its outputs are followed in turn). A name
+// covers every overload of an operator, so the overload is checked too: no
+// operator that writes (in-place and out= overloads: relu(x, out=x) returns
+// x), no plain read whose result aliases an argument or holds tensors in a
+// container (the list overloads of add and mul: [x] + [x] holds x), and
+// div only without a rounding mode.
+bool _use_ok(torch::jit::Node *n, bool *follow)
+{
+	std::string k = n->kind().toQualString();
+	*follow = kPassOn.count(k) != 0;
+	if (!*follow && !kPlainRead.count(k))
+		return false;
+	if (n->kind().is_prim())
+		return true; // the containers, tuple access and prim::shape
+	const c10::FunctionSchema *fs = n->maybeSchema();
+	if (!fs || fs->is_mutable())
+		return false;
+	if (*follow)
+		return true;
+	if (k == "aten::div" && fs->overload_name() != "Tensor" &&
+	    fs->overload_name() != "Scalar")
+		return false;
+	for (const c10::Argument &r : fs->returns())
+		if (r.alias_info())
+			return false;
+	for (torch::jit::Value *o : n->outputs()) {
+		c10::TypeKind t = o->type()->kind();
+		if (t != c10::TypeKind::TensorType &&
+		    t != c10::TypeKind::IntType &&
+		    t != c10::TypeKind::FloatType &&
+		    t != c10::TypeKind::BoolType &&
+		    t != c10::TypeKind::NumberType)
+			return false;
+	}
+	return true;
+}
+
+// True when forward() reads its inputs only through the operators above
+// (following views and containers of them), so that it may run on the
+// caller's memory. Otherwise the inputs are copied first: on the agent they
+// lie in a guest's shared pool, which the guest may rewrite while the model
+// runs, and an operator that reads an input twice and trusts the first read
+// (bincount sizes its output from max(x), then indexes it with x) would be
+// steered out of bounds. Anything not understood means a copy. The graph read
+// is the saved one, inlined; the profiling executor runs an optimized copy of
+// it, which fuses and specializes these operators but adds none that index.
+bool _plain_reads(torch::jit::Module &m)
+{
+	std::shared_ptr<torch::jit::Graph> g =
+		m.get_method("forward").graph()->copy();
+	torch::jit::Inline(*g);
+	std::vector<torch::jit::Value *> work;
+	for (size_t i = 1; i < g->inputs().size(); i++) // 0 is self
+		work.push_back(g->inputs()[i]);
+	std::unordered_set<torch::jit::Value *> seen;
+	while (!work.empty()) {
+		torch::jit::Value *v = work.back();
+		work.pop_back();
+		if (!seen.insert(v).second)
+			continue;
+		for (const torch::jit::Use &u : v->uses()) {
+			torch::jit::Node *n = u.user;
+			if (n == g->return_node())
+				continue; // a result: copied out as bytes
+			bool follow;
+			if (!_use_ok(n, &follow))
+				return false;
+			if (follow)
+				for (torch::jit::Value *o : n->outputs())
+					work.push_back(o);
+		}
+	}
+	return true;
+}
+
+// The cached model of (sess, model), loading it on first use.
 int _module(struct vaccel_session *sess, struct vaccel_resource *model,
-	    torch::jit::Module *out)
+	    Model *out)
 {
 	auto key = std::make_pair((int64_t)sess->id, (int64_t)model->id);
 	{
@@ -228,11 +360,15 @@ int _module(struct vaccel_session *sess, struct vaccel_resource *model,
 		}
 	}
 	int err = 0;
-	torch::jit::Module m = _load(model, &err); // slow: outside the lock
+	Model m;
+	m.m = _load(model, &err); // slow: outside the lock
 	if (err)
 		return err;
-	vaccel_debug("[torch] session:%lld loaded model %lld",
-		     (long long)sess->id, (long long)model->id);
+	m.in_place = _plain_reads(m.m);
+	vaccel_debug("[torch] session:%lld loaded model %lld; its inputs are "
+		     "%s",
+		     (long long)sess->id, (long long)model->id,
+		     m.in_place ? "read in place" : "copied before each run");
 	std::lock_guard<std::mutex> g(cache_lock);
 	*out = cache.emplace(key, std::move(m)).first->second;
 	return 0;
@@ -299,8 +435,18 @@ extern "C" int ltorch_model_load(struct vaccel_session *sess,
 				 struct vaccel_resource *model)
 {
 	return _guard("model load", -EINVAL, [&] {
-		torch::jit::Module m;
+		Model m;
 		return _module(sess, model, &m);
+	});
+}
+
+extern "C" int ltorch_model_in_place(struct vaccel_session *sess,
+				     struct vaccel_resource *model)
+{
+	return _guard("model load", -EINVAL, [&] {
+		Model m;
+		int r = _module(sess, model, &m);
+		return r ? r : (int)m.in_place;
 	});
 }
 
@@ -321,22 +467,22 @@ extern "C" int ltorch_model_run(struct vaccel_session *sess,
 	for (int i = 0; i < nr_outputs; i++)
 		outputs[i] = nullptr;
 	int ret = _guard("model run", -EINVAL, [&] {
+		Model m;
+		int r = _module(sess, model, &m);
+		if (r)
+			return r;
 		std::vector<c10::IValue> args;
 		for (int i = 0; i < nr_inputs; i++) {
 			at::Tensor t;
-			int r = _wrap(inputs[i], i, &t, true);
+			r = _wrap(inputs[i], i, &t, !m.in_place);
 			if (r)
 				return r;
 			args.emplace_back(std::move(t));
 		}
-		torch::jit::Module m;
-		int r = _module(sess, model, &m);
-		if (r)
-			return r;
 		std::vector<at::Tensor> results;
 		{
 			c10::InferenceMode guard;
-			r = _results(m.forward(std::move(args)), &results);
+			r = _results(m.m.forward(std::move(args)), &results);
 		}
 		if (r)
 			return r;
@@ -398,14 +544,14 @@ extern "C" int ltorch_top1(struct vaccel_session *sess,
 			   int64_t ch, int64_t h, int64_t w, int64_t *top1)
 {
 	return _guard("classify", -EINVAL, [&] {
-		torch::jit::Module m;
+		Model m;
 		int r = _module(sess, model, &m);
 		if (r)
 			return r;
 		at::Tensor x = torch::from_blob(const_cast<float *>(chw),
 						{ 1, ch, h, w }, at::kFloat);
 		c10::InferenceMode guard;
-		at::Tensor y = m.forward({ x }).toTensor();
+		at::Tensor y = m.m.forward({ x }).toTensor();
 		if (y.numel() < 1) {
 			vaccel_error("[torch] classify: the model returned "
 				     "an empty tensor");
@@ -420,7 +566,7 @@ extern "C" void ltorch_forget(int64_t sess_id, int64_t res_id)
 {
 	// Modules are destroyed after the lock is dropped (their destructors
 	// may take a while and never need the cache).
-	std::vector<torch::jit::Module> dead;
+	std::vector<Model> dead;
 	_guard("forget", -EINVAL, [&] {
 		std::lock_guard<std::mutex> g(cache_lock);
 		for (auto it = cache.begin(); it != cache.end();) {

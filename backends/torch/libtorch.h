@@ -20,6 +20,13 @@ int ltorch_threads(void);
 int ltorch_model_load(struct vaccel_session *sess,
 		      struct vaccel_resource *model);
 
+/* 1 when the model's forward() reads its inputs in place (only through
+ * operators whose memory accesses do not depend on the values: see
+ * _plain_reads in libtorch.cc), 0 when each run copies them first; loads the
+ * model into the cache if needed. -errno as ltorch_model_load. */
+int ltorch_model_in_place(struct vaccel_session *sess,
+			  struct vaccel_resource *model);
+
 /* forward() on the inputs (loading the model first if needed); fills
  * outputs[0..nr_outputs) with tensors allocated with the runtime's helpers
  * (the caller deletes them). On error no output is left allocated.
