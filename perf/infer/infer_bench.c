@@ -18,6 +18,10 @@
  * the pool: the zero-copy time must not grow with the size. The model of that part
  * (Slice) returns the first 16 elements, so its own cost does not grow with the size.
  *
+ * A CNN's speed also depends on where libtorch's buffers land in a process: copies of it
+ * loaded one after another ran steadily at ~1.9 or at ~2.6 ms, so the CNN figures of two
+ * processes can differ by ~30% for that alone (the comparison is then of placements).
+ *
  * Every side uses the same libtorch thread count (--torch-threads) and runs the model on
  * the same CPU (B: the agent's worker, the unix server, and the local plugin's calls, which
  * move there for their turns). Within a repetition the sides take turns in slices of
@@ -600,18 +604,16 @@ int main(int argc, char **argv)
 		       bench_median(v, n), bench_min(v, n), bench_max(v, n), b2);
 		bench_json_num(j, "infer.zc_4m_vs_4k_ratio", bench_median(v, n));
 		bench_json_num(j, "infer.copy_vs_zc_4m_ratio", bench_median(w, n));
-		/* What the transport adds to the same call, at each size: the torch plugin
-		 * copies a model's inputs before it runs (libtorch must not read memory a guest
-		 * can change under it), locally too, so that copy is in both sides. */
+		/* What the transport adds to the same call, at each size. (Slice reads its
+		 * input in place; a model the torch plugin copies the inputs of would pay
+		 * that copy on both sides.) */
 		for (int i = 0; i < n; i++) {
 			v[i] = reps[i].zc_4k - reps[i].local_4k;
 			w[i] = reps[i].zc_4m - reps[i].local_4m;
 		}
 		snprintf(b2, sizeof(b2), "%.1f [%.1f..%.1f]", bench_median(w, n), bench_min(w, n),
 			 bench_max(w, n));
-		printf("    transport minus local, same call: 4 KiB %.1f [%.1f..%.1f] us, 4 MiB %s us\n"
-		       "    (the plugin's private copy of a model's inputs is in both sides: it is why\n"
-		       "    4 MiB takes longer than 4 KiB at all; what the transport adds does not grow)\n",
+		printf("    transport minus local, same call: 4 KiB %.1f [%.1f..%.1f] us, 4 MiB %s us\n",
 		       bench_median(v, n), bench_min(v, n), bench_max(v, n), b2);
 		bench_json_num(j, "infer.zc_added_4k_us", bench_median(v, n));
 		bench_json_num(j, "infer.zc_added_4m_us", bench_median(w, n));
