@@ -345,9 +345,12 @@ void work_drain_all(struct poller *p)
 		}
 	}
 	/* The workers that handed our last results over ring after unlocking: our eventfd
-	 * stays open until they have (a few instructions). */
-	while (__atomic_load_n(&p->work_ringing, __ATOMIC_ACQUIRE))
-		sched_yield();
+	 * stays open until they have (a few instructions). A short sleep, not a yield: an
+	 * idle-policy worker on our CPU may only run while we are off it. */
+	while (__atomic_load_n(&p->work_ringing, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 50000};
+		nanosleep(&ts, NULL);
+	}
 }
 
 int work_guest_gone(struct guest *g)
