@@ -29,9 +29,6 @@ namespace {
 // model in practice needs more.
 constexpr int64_t kMaxDims = 32;
 
-// Cache of loaded modules by (session id, resource id). A Module is a
-// reference-counted handle: a run copies it out under the lock, so a
-// concurrent forget never frees a module in use.
 // A loaded model, and whether forward() may read its inputs where they lie
 // (see _plain_reads).
 struct Model {
@@ -39,6 +36,9 @@ struct Model {
 	bool in_place = false;
 };
 
+// Cache of loaded models by (session id, resource id). A Module is a
+// reference-counted handle: a run copies it out under the lock, so a
+// concurrent forget never frees a module in use.
 std::mutex cache_lock;
 std::map<std::pair<int64_t, int64_t>, Model> cache;
 

@@ -280,26 +280,25 @@ static int stat_shares(const struct files *f, double *share, int max)
 	return n;
 }
 
-/* The agent's worker totals from `vaccel-agent stat`: ops done and busy seconds. */
-static void stat_workers(const struct files *f, double *ops, double *busy_s)
+/* The ops the agent's workers have done, from `vaccel-agent stat`. */
+static double stat_worker_ops(const struct files *f)
 {
 	char cmd[4400], line[512];
+	double ops = -1;
 
 	snprintf(cmd, sizeof(cmd), "%s stat --socket %s", f->agent, g_ag.sock);
 	FILE *p = popen(cmd, "r");
 	if (!p)
 		die("cannot run %s", cmd);
-	*ops = *busy_s = -1;
 	while (fgets(line, sizeof(line), p)) {
-		char *o = strstr(line, " ops "), *b = strstr(line, " busy_s ");
-		if (!strncmp(line, "workers ", 8) && o && b) {
-			*ops = atof(o + 5);
-			*busy_s = atof(b + 8);
-		}
+		char *o = strstr(line, " ops ");
+		if (!strncmp(line, "workers ", 8) && o)
+			ops = atof(o + 5);
 	}
 	pclose(p);
-	if (*ops < 0)
+	if (ops < 0)
 		die("`vaccel-agent stat` showed no worker line");
+	return ops;
 }
 
 static void usage(FILE *f)
@@ -423,13 +422,10 @@ int main(int argc, char **argv)
 			/* What the neighbours got done meanwhile: on two CPUs, both taken by
 			 * polling (the poller for this guest's calls, this guest waiting for
 			 * them), the workers have what the kernel leaves them. */
-			double ops0, busy0, ops1, busy1;
-			stat_workers(&f, &ops0, &busy0);
-			double w0 = bench_now_s();
+			double ops0 = stat_worker_ops(&f), w0 = bench_now_s();
 			measure(calls, s, NULL, &n50[r], &n99[r]);
 			measure(calls, s, m, &ns50[r], &ns99[r]);
-			double w1 = bench_now_s();
-			stat_workers(&f, &ops1, &busy1);
+			double w1 = bench_now_s(), ops1 = stat_worker_ops(&f);
 			/* sgemm 1024 that ended between the two stat calls: at ~13 ms of CPU
 			 * each, the CPU the neighbours got. */
 			nops[r] = ops1 - ops0;
