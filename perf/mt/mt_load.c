@@ -259,16 +259,25 @@ static double jain(const double *x, int n)
 	return s2 > 0 ? s * s / (n * s2) : 0;
 }
 
-/* Worker-time shares (%) of the guests in `vaccel-agent stat`, in *share; their count. */
-static int stat_shares(const struct files *f, double *share, int max)
+/* `vaccel-agent stat` of the running agent, to read with fgets and pclose. */
+static FILE *stat_open(const struct files *f)
 {
-	char cmd[4400], line[512];
-	int n = 0;
+	char cmd[4400];
 
 	snprintf(cmd, sizeof(cmd), "%s stat --socket %s", f->agent, g_ag.sock);
 	FILE *p = popen(cmd, "r");
 	if (!p)
 		die("cannot run %s", cmd);
+	return p;
+}
+
+/* Worker-time shares (%) of the guests in `vaccel-agent stat`, in *share; their count. */
+static int stat_shares(const struct files *f, double *share, int max)
+{
+	char line[512];
+	int n = 0;
+	FILE *p = stat_open(f);
+
 	while (fgets(line, sizeof(line), p)) {
 		char *s = strstr(line, "share_pct ");
 		unsigned long long ops;
@@ -283,13 +292,10 @@ static int stat_shares(const struct files *f, double *share, int max)
 /* The ops the agent's workers have done, from `vaccel-agent stat`. */
 static double stat_worker_ops(const struct files *f)
 {
-	char cmd[4400], line[512];
+	char line[512];
 	double ops = -1;
+	FILE *p = stat_open(f);
 
-	snprintf(cmd, sizeof(cmd), "%s stat --socket %s", f->agent, g_ag.sock);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		die("cannot run %s", cmd);
 	while (fgets(line, sizeof(line), p)) {
 		char *o = strstr(line, " ops ");
 		if (!strncmp(line, "workers ", 8) && o)

@@ -16,13 +16,6 @@ namespace {
 
 using e2e::Hostile;
 
-vtr_sqe Probe()
-{
-	vtr_sqe s{};
-	s.opcode = VTR_OP_MAX + 7;
-	return s;
-}
-
 // The default pool: 256 MiB regions, what the issue measured.
 std::vector<std::string> Args()
 {
@@ -37,7 +30,7 @@ void GoodGuestWorks(const e2e::Agent &agent)
 	Hostile g;
 	ASSERT_TRUE(g.Connect(agent.socket())) << "a good guest could not connect\n" << agent.Log();
 	for (int i = 0; i < 5; i++)
-		ASSERT_EQ(g.Call(Probe()), -ENOSYS) << agent.Log();
+		ASSERT_EQ(g.Call(e2e::UnknownOpSqe()), -ENOSYS) << agent.Log();
 	EXPECT_LT(e2e::NowS() - t0, 5.0) << "the good guest waited behind the other clients";
 }
 

@@ -55,13 +55,6 @@ bool Fill(int fd)
 }
 
 // A request no plugin serves: it completes at once with -ENOSYS.
-vtr_sqe Probe()
-{
-	vtr_sqe s{};
-	s.opcode = VTR_OP_MAX + 7;
-	return s;
-}
-
 TEST(DoorbellIsolation, AThiefReadingItsDoorbellDelaysNobody)
 {
 	e2e::Agent agent(Args());
@@ -91,7 +84,7 @@ TEST(DoorbellIsolation, AThiefReadingItsDoorbellDelaysNobody)
 	int done = 0;
 	for (int i = 0; i < 30 && Now() - t0 < 20; i++) {
 		ASSERT_TRUE(WaitHostAsleep(victim)) << agent.Log();
-		ASSERT_EQ(victim.Call(Probe()), -ENOSYS) << agent.Log();
+		ASSERT_EQ(victim.Call(e2e::UnknownOpSqe()), -ENOSYS) << agent.Log();
 		done++;
 	}
 	EXPECT_EQ(done, 30) << "the victim's calls waited for the poller's timeout: its doorbells were stolen";
@@ -122,7 +115,7 @@ TEST(DoorbellIsolation, AFullBlockingDoorbellDoesNotStallTheAgent)
 	// The thief says it sleeps on its CQ and submits: its completion asks for a doorbell.
 	ASSERT_TRUE(WaitHostAsleep(thief)) << agent.Log();
 	__atomic_store_n(&thief.qp.cq.sh->cons_wake, 1u, __ATOMIC_SEQ_CST);
-	vtr_sqe s = Probe();
+	vtr_sqe s = e2e::UnknownOpSqe();
 	s.user_data = 1;
 	ASSERT_EQ(vtr_qp_submit(&thief.qp, &s, 1), 1);
 	// Its doorbell to the host: blocking too, and full, so the agent can't use it either.
@@ -140,7 +133,7 @@ TEST(DoorbellIsolation, AFullBlockingDoorbellDoesNotStallTheAgent)
 		ASSERT_TRUE(g.Connect(agent.socket())) << "guest " << i << " could not connect\n" << agent.Log();
 		for (int k = 0; k < 5; k++) {
 			ASSERT_TRUE(WaitHostAsleep(g)) << agent.Log();
-			ASSERT_EQ(g.Call(Probe()), -ENOSYS) << "guest " << i << " call " << k << "\n" << agent.Log();
+			ASSERT_EQ(g.Call(e2e::UnknownOpSqe()), -ENOSYS) << "guest " << i << " call " << k << "\n" << agent.Log();
 		}
 	}
 	EXPECT_EQ(agent.Stop(), 0) << agent.Log();

@@ -82,4 +82,13 @@ struct Hostile {
 	uint64_t ud = 0;
 };
 
+// A request the agent refuses with -ENOSYS on its poller (an opcode past the last
+// one): a round trip through the agent that involves no plugin.
+inline vtr_sqe UnknownOpSqe()
+{
+	vtr_sqe s{};
+	s.opcode = VTR_OP_MAX + 7;
+	return s;
+}
+
 } // namespace e2e

@@ -15,13 +15,6 @@ namespace {
 
 using e2e::Hostile;
 
-vtr_sqe Probe()
-{
-	vtr_sqe s{};
-	s.opcode = VTR_OP_MAX + 7;
-	return s;
-}
-
 TEST(IdleGuests, TwoHundredFiftySixIdleAndOneActive)
 {
 	// Each guest holds about twenty fds here.
@@ -39,7 +32,7 @@ TEST(IdleGuests, TwoHundredFiftySixIdleAndOneActive)
 	Hostile active;
 	ASSERT_TRUE(active.Connect(agent.socket())) << agent.Log();
 	for (int i = 0; i < 200; i++)
-		ASSERT_EQ(active.Call(Probe()), -ENOSYS) << "call " << i << "\n" << agent.Log();
+		ASSERT_EQ(active.Call(e2e::UnknownOpSqe()), -ENOSYS) << "call " << i << "\n" << agent.Log();
 	// Every idle guest ends up parked (the poller parks a guest idle for its spin budget).
 	std::string out;
 	bool parked = false;
@@ -52,7 +45,7 @@ TEST(IdleGuests, TwoHundredFiftySixIdleAndOneActive)
 	EXPECT_TRUE(parked) << out.substr(0, 2000);
 	EXPECT_NE(out.find("guests_connected 257"), std::string::npos) << out.substr(0, 300);
 	// A parked guest's doorbell brings it back.
-	EXPECT_EQ(idle[17]->Call(Probe()), -ENOSYS) << agent.Log();
+	EXPECT_EQ(idle[17]->Call(e2e::UnknownOpSqe()), -ENOSYS) << agent.Log();
 	// Region memory: 257 regions of 512 MiB mapped, only a little resident.
 	long shmem = e2e::StatusKb(agent.pid(), "RssShmem");
 	EXPECT_LT(shmem, 256 * 1024) << "RssShmem kB";

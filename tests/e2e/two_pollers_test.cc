@@ -14,14 +14,6 @@ namespace {
 
 using e2e::Hostile;
 
-vtr_sqe Probe()
-{
-	vtr_sqe s{};
-	s.opcode = VTR_OP_MAX + 7;
-	s.user_data = 1;
-	return s;
-}
-
 // A guest of a plain region: maps the file, polls queue pair 0 (no doorbells).
 int32_t PlainCall(const std::string &path)
 {
@@ -35,7 +27,8 @@ int32_t PlainCall(const std::string &path)
 	vtr_qp qp{};
 	int32_t res = 1001;
 	if (vtr_qp_attach(&qp, mem, a->size, a->param0, a->param1, VTR_QP_GUEST, -1, &none) == 0) {
-		vtr_sqe s = Probe();
+		vtr_sqe s = e2e::UnknownOpSqe();
+		s.user_data = 1;
 		vtr_cqe c{};
 		res = vtr_qp_submit(&qp, &s, 1) == 1 && vtr_qp_wait(&qp, &c, 1, 10000) == 1 ? c.res : 1002;
 	}
@@ -57,7 +50,7 @@ TEST(TwoPollers, PlainRegionsAndSocketGuestsOnBoth)
 	for (int i = 0; i < 4; i++) {
 		gs.push_back(new Hostile);
 		ASSERT_TRUE(gs.back()->Connect(agent.socket())) << agent.Log();
-		EXPECT_EQ(gs.back()->Call(Probe()), -ENOSYS) << agent.Log();
+		EXPECT_EQ(gs.back()->Call(e2e::UnknownOpSqe()), -ENOSYS) << agent.Log();
 	}
 	// Both pollers have guests: one plain region each, and the socket guests balanced.
 	std::string out;
