@@ -4,6 +4,7 @@
 // and returns 0 or -errno: nothing is thrown across into C.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <vaccel.h>
 
@@ -14,6 +15,16 @@ extern "C" {
 /* Intra-op threads of libtorch (process-wide); n >= 1. 0 or -EINVAL. */
 int ltorch_set_threads(int n);
 int ltorch_threads(void);
+
+/* Make libtorch allocate every CPU tensor of 16 KiB or more on a page
+ * boundary, and keep freed ones by size, up to cache_bytes in all, for the
+ * next tensor of that size (process-wide, from the next allocation on). A
+ * model then runs as fast in every process: with malloc's placement its
+ * speed follows the heap's history (see libtorch.cc). A later call only
+ * changes the limit, freeing what is kept beyond it. */
+void ltorch_steady_allocator(size_t cache_bytes);
+/* Bytes of freed blocks kept for reuse now. */
+size_t ltorch_steady_cached(void);
 
 /* Load model's TorchScript into the cache of (sess, model), if not yet.
  * -ENOENT: file missing; -EINVAL: not a TorchScript archive; -ENOMEM. */

@@ -97,6 +97,19 @@ TEST_F(TorchPlugin, ThreadsFromEnvironment)
 	EXPECT_EQ(at::get_num_threads(), std::stoi(Env("VACCEL_TORCH_THREADS")));
 }
 
+TEST_F(TorchPlugin, LibtorchAllocatesThroughThePlugin)
+{
+	// The plugin's init made its steady allocator libtorch's (see
+	// libtorch.cc): a tensor of 16 KiB or more starts on a page, and one
+	// freed is there for the next of its size.
+	at::Tensor a = at::empty({ 8192 }, at::kFloat);
+	void *where = a.data_ptr();
+	EXPECT_EQ((uintptr_t)where % 4096, 0u);
+	a = at::Tensor();
+	at::Tensor b = at::empty({ 8192 }, at::kFloat);
+	EXPECT_EQ(b.data_ptr(), where);
+}
+
 TEST_F(TorchPlugin, SmallModelBitExact)
 {
 	std::string path = TmpPath("small.pt");
