@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <vaccel.h>
@@ -74,6 +75,7 @@ struct agent_opts {
 	int nr_worker_cpus;
 	int worker_nice;                      /* --worker-nice: nice value, -1 SCHED_IDLE */
 	uint32_t max_queued;                  /* --max-queued: a guest's ops on the workers */
+	uint32_t inline_us;                   /* --inline-us: see poller.c, 0 off */
 };
 
 /* One limiter per thread and kind of line (log.c). */
@@ -179,9 +181,19 @@ struct guest {
 	uint64_t dropped;             /* results dropped because the guest had left */
 };
 
+/* One of a poller's threads (poller.c): the one holding the poller's role runs its loop. */
+struct poller_thr {
+	struct poller *p;
+	int i;        /* 0 or 1 */
+	int started;
+	pthread_t t;
+	pid_t tid;
+	int nice;     /* its nice value when it started, given back after a demotion */
+};
+
 struct poller {
 	int idx, cpu;
-	pthread_t thread;
+	struct poller_thr thr[2]; /* thr[1] only with --inline-us: the standby */
 	int ctl;               /* agent-private eventfd: hand-overs, stat, stop (no guest has it) */
 	int ep;                /* epoll: ctl and every guest's doorbell, edge-triggered */
 	int stat_notify;       /* eventfd of the main loop, rung when stat_text is ready */
@@ -203,8 +215,21 @@ struct poller {
 	uint64_t start_ns, asleep_ns, control_wakeups;
 	uint64_t gone_guests, gone_requests, gone_errors;
 	uint64_t parks, unparks;
-	timer_t bell_timer;    /* cuts a doorbell write short (poller thread only) */
-	int has_timer;
+	/* Inline runs (poller.c). The role's holder holds back the ops work_submit expects
+	 * short (held_*: poller thread only) and runs one, lent (p->lend), when its guests all
+	 * wait; the other thread, the watchdog, ticks on lend_tfd while runs are lent and
+	 * takes the role over from a run that lasts a whole tick. */
+	uint64_t inline_ns;    /* --inline-us in ns; 0: no inline runs */
+	uint64_t tick_ns;      /* the watchdog's period */
+	struct work_item *held_head, *held_tail;
+	int lend_tfd;          /* timerfd of the watchdog's ticks */
+	uint64_t lend;         /* runs lent so far << 8 | (1 + the runner's index, or 0) */
+	int tick_on;           /* the ticks run */
+	int standby_ready;     /* the watchdog waits on lend_tfd */
+	int inline_off;        /* set once: a demoted thread could not get its priority back */
+	pthread_mutex_t lend_lock; /* a take-over and the demotion that goes with it, as one */
+	uint64_t inline_runs, takeovers;
+	double tsc_per_us;     /* measured once, at start */
 	struct agent_ratelimit rl; /* lines about guests leaving */
 	/* Worker results for this poller's guests: appended by workers under work.c's lock,
 	 * taken by the poller (work_drain); work_news says there are some. */
@@ -275,6 +300,13 @@ int work_start(const struct agent_opts *o);
 void work_stop(void); /* after the pollers stopped: every call has been drained */
 /* Queues w on its guest's queue; -EAGAIN beyond --max-queued (the call is not taken). */
 int work_submit(struct work_item *w);
+/* Poller: the first of the ops work_submit held back for an inline run (poller.c), or
+ * NULL; the rest go to the workers. */
+struct work_item *work_take_held(struct poller *p);
+void work_release_held(struct poller *p);
+/* w ran inline for dt ns: accounted as a worker's op, its result handed to p (work_drain);
+ * ring: p's role moved to another thread meanwhile, which may sleep. */
+void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int ring);
 /* Poller: completes the results that came back. Returns how many. */
 uint32_t work_drain(struct poller *p);
 /* Poller, stopping: waits for and completes every call of its guests still out. */

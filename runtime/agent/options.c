@@ -55,6 +55,11 @@ void agent_usage(FILE *f)
 		"                           wakes takes it back at once), or a nice value 0 to 19 (more\n"
 		"                           CPU for long ops on a busy host; a worker then holds a CPU it\n"
 		"                           shares for up to a scheduler tick)\n"
+		"      --inline-us N        a long op of a guest whose ops take N us or less on average\n"
+		"                           runs on the poller itself when its guests all wait (no hand-\n"
+		"                           over to a worker); a run still going after 2N to 4N us is\n"
+		"                           left to finish at the workers' priority while a second\n"
+		"                           poller thread serves on (default 200; 0: all go to workers)\n"
 		"      --max-queued N       a guest's ops queued or running on the workers; beyond it a\n"
 		"                           long op completes with EAGAIN (VACCEL_EAGAIN) (default 64)\n"
 		"  -v, --verbose            log refused requests\n"
@@ -106,7 +111,7 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 {
 	enum { O_CPUS = 1000, O_QPS, O_SQ, O_CQ, O_POOL, O_SPIN, O_RDIR, O_HUGE, O_EXEC, O_GCODE,
 	       O_MAXG, O_MAXS, O_MAXR, O_MAXRB, O_PLAIN, O_PLAINPOLL, O_MAXHS,
-	       O_ROUTE, O_WORKERS, O_WCPUS, O_MAXQ, O_WNICE };
+	       O_ROUTE, O_WORKERS, O_WCPUS, O_MAXQ, O_WNICE, O_INLINE };
 	static const struct option lo[] = {
 		{"socket", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'p'},
 		{"cpus", required_argument, 0, O_CPUS}, {"qps", required_argument, 0, O_QPS},
@@ -123,6 +128,7 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		{"route", required_argument, 0, O_ROUTE}, {"workers", required_argument, 0, O_WORKERS},
 		{"worker-cpus", required_argument, 0, O_WCPUS}, {"max-queued", required_argument, 0, O_MAXQ},
 		{"worker-nice", required_argument, 0, O_WNICE},
+		{"inline-us", required_argument, 0, O_INLINE},
 		{"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
 	const char *env_sock = getenv("VACCEL_SHM_SOCKET");
@@ -135,6 +141,7 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 		.pool_spec = VSHM_POOL_DEFAULT_SPEC, .spin_us = 50, .max_guests = 1024, .max_handshakes = 32,
 		.max_sessions = 64, .max_resources = 64, .max_resource_bytes = 256ull << 20,
 		.plain_poll_us = 10000, .max_queued = 64, .worker_nice = -1,
+		.inline_us = 200,
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->nr_workers = ncpu < 2 ? 2 : ncpu > AGENT_MAX_WORKERS ? AGENT_MAX_WORKERS : (int)ncpu;
@@ -171,6 +178,7 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 			}
 			o->worker_nice = (int)v;
 			break;
+		case O_INLINE: if (_num(optarg, "--inline-us", 0, 1000000, &v)) return -1; o->inline_us = (uint32_t)v; break;
 		case O_MAXQ: if (_num(optarg, "--max-queued", 1, 1 << 20, &v)) return -1; o->max_queued = (uint32_t)v; break;
 		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
 		case O_SQ:

@@ -6,6 +6,21 @@
  * idle guests cost no pass time. When no guest is active, the poller sleeps in epoll on
  * its guests' own doorbells (edge-triggered: it never reads a guest's eventfd, which the
  * guest may drain or make blocking) and its private control eventfd, plus a timeout.
+ *
+ * Inline runs (--inline-us N). Handing a long op to a worker thread and taking its result
+ * back costs two context switches on the poller's CPU, ~5 us here: 10% of a 50 us model
+ * run. So an op of a guest whose ops take N us or less (work_submit's estimate) is held
+ * back, and run by the poller itself when, after the pass, every active guest waits for
+ * an op: nothing else could be served meanwhile anyway. A guest could still make one run
+ * long and stall the others, so a poller has two threads: the one holding the role runs
+ * the loop; the other is a watchdog that, while runs are lent, wakes every 2N us (a
+ * periodic timerfd: arming a timer for each run cost more than the hand-over it saves).
+ * A run lent at two ticks in a row is taken over: the watchdog thread takes the role and
+ * runs the loop, and demotes the runner to the workers' priority; the run ends as a
+ * worker's op would (its result handed over, the poller rung), and its thread, its
+ * priority given back, becomes the watchdog. So a stall lasts 2N to 4N us, once: the
+ * guest's estimate, now long, sends its next ops to the workers. Giving the priority back
+ * needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): without it, inline runs stay off.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,7 +32,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -31,6 +48,7 @@
 #define EP_EVENTS 64
 #define BELL_WRITE_MS 10      /* a doorbell write that takes longer is interrupted */
 #define BELL_SIGNAL (SIGRTMIN + 3)
+#define INLINE_TICKS 2        /* the inline runs' watchdog ticks every 2 x --inline-us */
 
 static double _tsc_per_us(void)
 {
@@ -67,25 +85,29 @@ static void _bell_signal_install(void)
 	sigaction(BELL_SIGNAL, &sa, NULL);
 }
 
+/* Each poller thread's own: it signals the thread that rings. */
+static _Thread_local timer_t bell_timer;
+static _Thread_local int has_bell_timer;
+
 /* A one-shot timer that signals this thread: armed only around a doorbell write. 0 or -errno. */
-static int _bell_timer_create(struct poller *p)
+static int _bell_timer_create(void)
 {
 	struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = BELL_SIGNAL};
 
 	pthread_once(&bell_once, _bell_signal_install);
 	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	if (timer_create(CLOCK_MONOTONIC, &sev, &p->bell_timer) < 0)
+	if (timer_create(CLOCK_MONOTONIC, &sev, &bell_timer) < 0)
 		return -errno;
-	p->has_timer = 1;
+	has_bell_timer = 1;
 	return 0;
 }
 
-static void _bell_timer_set(struct poller *p, long ms)
+static void _bell_timer_set(long ms)
 {
 	struct itimerspec its = {.it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}};
 
-	if (p->has_timer)
-		timer_settime(p->bell_timer, 0, &its, NULL);
+	if (has_bell_timer)
+		timer_settime(bell_timer, 0, &its, NULL);
 }
 
 /*
@@ -95,7 +117,7 @@ static void _bell_timer_set(struct poller *p, long ms)
  * counter between the two) is cut short by a timer after BELL_WRITE_MS. Either way that
  * queue pair is not rung again: the guest is its own loss (it is not woken; it still polls).
  */
-static void _ring_guest(struct poller *p, struct guest *g, uint32_t q)
+static void _ring_guest(struct guest *g, uint32_t q)
 {
 	struct pollfd pfd = {.fd = g->guest_fds[q], .events = POLLOUT};
 	uint64_t one = 1;
@@ -108,9 +130,9 @@ static void _ring_guest(struct poller *p, struct guest *g, uint32_t q)
 		agent_glog(g, "queue pair %u: its doorbell eventfd is full; no longer rung\n", q);
 		return;
 	}
-	_bell_timer_set(p, BELL_WRITE_MS);
+	_bell_timer_set(BELL_WRITE_MS);
 	w = write(pfd.fd, &one, sizeof(one));
-	_bell_timer_set(p, 0);
+	_bell_timer_set(0);
 	if (w < 0 && errno != EAGAIN) {
 		g->bell_bad[q] = 1;
 		agent_glog(g, "queue pair %u: ringing its doorbell %s; no longer rung\n", q,
@@ -302,6 +324,9 @@ static char *_stat_text(struct poller *p)
 		(unsigned long long)p->gone_requests, (unsigned long long)p->gone_errors);
 	fprintf(f, "  parked_guests %u parks %llu unparks %llu\n", p->nr_parked,
 		(unsigned long long)p->parks, (unsigned long long)p->unparks);
+	fprintf(f, "  inline %s inline_runs %llu takeovers %llu\n",
+		!p->inline_ns ? "off" : __atomic_load_n(&p->inline_off, __ATOMIC_ACQUIRE) ? "stopped" : "on",
+		(unsigned long long)p->inline_runs, (unsigned long long)p->takeovers);
 	for (struct guest *g = p->guests; g; g = g->next) {
 		uint64_t refused = 0;
 
@@ -437,7 +462,7 @@ void poller_complete(struct poller *p, struct guest *g, uint32_t q, const struct
 		_unpark(p, g, __rdtsc());
 	vtr_qp_host_complete(qp, cqes, n);
 	if (vtr_qp_host_guest_asleep(qp))
-		_ring_guest(p, g, q);
+		_ring_guest(g, q);
 }
 
 /* One pass over every active guest's queue pairs; returns the number of requests served. */
@@ -548,10 +573,155 @@ static void _sleep(struct poller *p, uint64_t timeout_ns)
 	p->asleep_ns += _now_ns() - t0;
 }
 
-static void *_poller_main(void *arg)
+static int _set_nice(pid_t tid, int nice)
 {
-	struct poller *p = arg;
-	double tsc_us = _tsc_per_us();
+	return setpriority(PRIO_PROCESS, (id_t)tid, nice) ? errno : 0;
+}
+
+/* t to the workers' priority (work.c): what a run that outlasted --inline-us runs at. */
+static int _demote(const struct poller *p, const struct poller_thr *t)
+{
+	struct sched_param sp = {.sched_priority = 0};
+
+	if (p->o->worker_nice < 0)
+		return pthread_setschedparam(t->t, SCHED_IDLE, &sp);
+	return _set_nice(t->tid, p->o->worker_nice);
+}
+
+/* The calling thread back to the priority it started with. 0 or an errno value. */
+static int _restore(const struct poller_thr *me)
+{
+	struct sched_param sp = {.sched_priority = 0};
+	int e = pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+
+	return e ? e : _set_nice(me->tid, me->nice);
+}
+
+/* The watchdog's period, or 0 to stop it. */
+static void _tick_set(struct poller *p, uint64_t ns)
+{
+	struct timespec t = {.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};
+	struct itimerspec its = {.it_interval = t, .it_value = t};
+
+	timerfd_settime(p->lend_tfd, 0, &its, NULL);
+}
+
+/* Wakes the thread waiting on lend_tfd (stopping). */
+static void _poke_standby(struct poller *p)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = 0, .tv_nsec = 1}};
+
+	timerfd_settime(p->lend_tfd, 0, &its, NULL);
+}
+
+enum { LOOP_STOPPED, LOOP_TAKEN };
+
+/*
+ * Runs w here, lent: the other thread may take the role meanwhile. LOOP_STOPPED (here
+ * meaning: the role is still ours) or LOOP_TAKEN (this thread no longer holds it and must
+ * not touch the poller's state: its result went the workers' way).
+ */
+static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *w)
+{
+	uint64_t seq = (__atomic_load_n(&p->lend, __ATOMIC_RELAXED) >> 8) + 1;
+	uint64_t mine = seq << 8 | (uint64_t)(me->i + 1);
+
+	/* The watchdog runs while runs are lent (_standby stops it when there are none).
+	 * Both sides store, then load the other's word (seq_cst): one of them sees the other,
+	 * so a run is never lent with the watchdog stopped. The store also releases the
+	 * poller's state to a thread that takes over. */
+	__atomic_store_n(&p->lend, mine, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&p->tick_on, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&p->tick_on, 1, __ATOMIC_SEQ_CST);
+		_tick_set(p, p->tick_ns);
+	}
+	uint64_t t0 = _now_ns();
+	serve_run(w);
+	uint64_t dt = _now_ns() - t0;
+	if (__atomic_compare_exchange_n(&p->lend, &mine, seq << 8, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Its guest waited on us, not idle: not to be parked for the run's length (it
+		 * would have to ring for its next call, as a guest answered by a worker while
+		 * we slept does not: poller_complete unparks it). */
+		w->g->last_work = __rdtsc();
+		p->inline_runs++;
+		work_ran_inline(p, w, dt, 0);
+		return LOOP_STOPPED;
+	}
+	/* Taken over: the taker demotes us under lend_lock; wait for that before anything
+	 * else, so that our own restore comes after it. */
+	pthread_mutex_lock(&p->lend_lock);
+	pthread_mutex_unlock(&p->lend_lock);
+	work_ran_inline(p, w, dt, 1);
+	int e = _restore(me);
+	if (e && !__atomic_exchange_n(&p->inline_off, 1, __ATOMIC_ACQ_REL))
+		agent_log("poller %d: a thread demoted for a long inline run cannot get its priority "
+			  "back (%s; needs CAP_SYS_NICE or RLIMIT_NICE >= 20): inline runs stop\n",
+			  p->idx, strerror(e));
+	return LOOP_TAKEN;
+}
+
+/*
+ * The thread not holding the role: the watchdog of inline runs. It wakes every tick_ns
+ * while runs are lent; a run still lent at a tick that was lent at the one before (the
+ * same p->lend word: sequence and runner) has run for a whole period, and is taken over.
+ * With no run lent since the last tick, the ticks stop until the next run. 1 when this
+ * thread now holds the role; 0 when stopping (or inline runs stopped).
+ */
+static int _standby(struct poller *p)
+{
+	uint64_t last = 0;
+
+	for (;;) {
+		uint64_t n;
+
+		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) || __atomic_load_n(&p->inline_off, __ATOMIC_ACQUIRE))
+			return 0;
+		__atomic_store_n(&p->standby_ready, 1, __ATOMIC_RELEASE);
+		if (read(p->lend_tfd, &n, sizeof(n)) < 0 && errno != EINTR) {
+			agent_log("poller %d: reading its inline-run timer: %s; inline runs stop\n", p->idx,
+				  strerror(errno));
+			__atomic_store_n(&p->standby_ready, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&p->inline_off, 1, __ATOMIC_RELEASE);
+			return 0;
+		}
+		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+			return 0;
+		uint64_t v = __atomic_load_n(&p->lend, __ATOMIC_ACQUIRE);
+		if (v != last) {
+			last = v; /* runs since the last tick */
+			continue;
+		}
+		if (!(v & 0xff)) {
+			/* None: stop ticking, then look again (see _run_lent). */
+			__atomic_store_n(&p->tick_on, 0, __ATOMIC_SEQ_CST);
+			_tick_set(p, 0);
+			if (__atomic_load_n(&p->lend, __ATOMIC_SEQ_CST) != v) {
+				__atomic_store_n(&p->tick_on, 1, __ATOMIC_SEQ_CST);
+				_tick_set(p, p->tick_ns);
+			}
+			continue;
+		}
+		pthread_mutex_lock(&p->lend_lock);
+		if (__atomic_compare_exchange_n(&p->lend, &v, v & ~0xffull, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			/* Until our thread waits here again (the runner, once done), nothing runs
+			 * inline: no one would be there to take over. */
+			__atomic_store_n(&p->standby_ready, 0, __ATOMIC_RELEASE);
+			int e = _demote(p, &p->thr[(v & 0xff) - 1]);
+			if (e)
+				agent_log("poller %d: cannot demote a long inline run: %s\n", p->idx, strerror(e));
+			p->takeovers++;
+			pthread_mutex_unlock(&p->lend_lock);
+			return 1;
+		}
+		pthread_mutex_unlock(&p->lend_lock);
+	}
+}
+
+/* The poller's loop, run by the thread holding the role: LOOP_STOPPED once the poller has
+ * stopped (and shut down), LOOP_TAKEN when an inline run was taken over. */
+static int _loop(struct poller *p, struct poller_thr *me)
+{
+	double tsc_us = p->tsc_per_us;
 	uint64_t spin = (uint64_t)((double)p->o->spin_us * tsc_us);
 	uint64_t check = (uint64_t)(BELL_CHECK_US * tsc_us);
 	uint64_t sweep = (uint64_t)(SLEEP_TIMEOUT_MS * 1000.0 * tsc_us);
@@ -560,18 +730,6 @@ static void *_poller_main(void *arg)
 	uint64_t plain_first = PLAIN_FIRST_NS < plain_max ? PLAIN_FIRST_NS : plain_max;
 	uint64_t plain_ns = plain_first;
 
-	p->start_ns = _now_ns();
-	int ret = _bell_timer_create(p);
-	if (ret)
-		agent_log("poller %d: no doorbell write timer (%s); a guest could block a write\n", p->idx,
-			  strerror(-ret));
-	if (p->cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(p->cpu, &set);
-		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
-			agent_log("poller %d: cannot pin to CPU %d; running unpinned\n", p->idx, p->cpu);
-	}
 	for (;;) {
 		_apply_handovers(p);
 		int stop = __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE);
@@ -582,6 +740,23 @@ static void *_poller_main(void *arg)
 				_unpark(p, g, __rdtsc());
 		uint32_t n = poller_pass(p);
 		p->stats.passes++;
+		if (p->held_head) {
+			/* Ops held back for an inline run: one runs now if every active guest waits
+			 * for an op (nothing else to serve) and a thread stands by; the rest, or
+			 * all, go to the workers. */
+			struct work_item *w = NULL;
+			if (!stop && _all_waiting(p) && __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&p->inline_off, __ATOMIC_ACQUIRE))
+				w = work_take_held(p);
+			work_release_held(p);
+			if (w) {
+				p->stats.busy_passes++;
+				if (_run_lent(p, me, w) == LOOP_TAKEN)
+					return LOOP_TAKEN;
+				last_work = __rdtsc();
+				continue; /* the next pass completes it */
+			}
+		}
 		/* Stopping: what this pass took is completed; what a guest still queues is not
 		 * accepted (it sees the socket close), so a busy guest cannot hold us here. */
 		if (stop)
@@ -646,8 +821,8 @@ static void *_poller_main(void *arg)
 		last_work = now;
 	}
 	/* Shutting down: everything in flight was served by the last passes, or is on the
-	 * workers: they finish and complete. Guests handed over at the last moment are taken
-	 * in so that they are released too. */
+	 * workers (or a thread that was ours): they finish and complete. Guests handed over at
+	 * the last moment are taken in so that they are released too. */
 	work_drain_all(p);
 	_apply_handovers(p);
 	for (struct guest *g = p->guests; g;) {
@@ -656,8 +831,51 @@ static void *_poller_main(void *arg)
 		g = n;
 	}
 	p->guests = NULL;
-	if (p->has_timer)
-		timer_delete(p->bell_timer);
+	_poke_standby(p);
+	return LOOP_STOPPED;
+}
+
+static void *_poller_main(void *arg)
+{
+	struct poller_thr *me = arg;
+	struct poller *p = me->p;
+	int holds = me->i == 0, ret = _bell_timer_create();
+
+	if (ret)
+		agent_log("poller %d: no doorbell write timer (%s); a guest could block a write\n", p->idx,
+			  strerror(-ret));
+	me->tid = (pid_t)syscall(SYS_gettid);
+	errno = 0;
+	me->nice = getpriority(PRIO_PROCESS, (id_t)me->tid);
+	if (errno)
+		me->nice = 0;
+	if (p->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(p->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			agent_log("poller %d: cannot pin to CPU %d; running unpinned\n", p->idx, p->cpu);
+	}
+	if (!holds) {
+		/* Can a demoted thread get its priority back here? Tried on ourselves. */
+		int e = _demote(p, me);
+		if (!e)
+			e = _restore(me);
+		if (e) {
+			agent_log("poller %d: inline runs off: a thread cannot get its priority back "
+				  "after a demotion (%s; needs CAP_SYS_NICE or RLIMIT_NICE >= 20)\n",
+				  p->idx, strerror(e));
+			__atomic_store_n(&p->inline_off, 1, __ATOMIC_RELEASE);
+			holds = -1;
+		}
+	}
+	while (holds >= 0) {
+		if (holds && _loop(p, me) == LOOP_STOPPED)
+			break;
+		holds = _standby(p) ? 1 : -1;
+	}
+	if (has_bell_timer)
+		timer_delete(bell_timer);
 	return NULL;
 }
 
@@ -696,7 +914,16 @@ int poller_init(struct poller *p, const struct agent_opts *o, int idx, int cpu, 
 		close(p->ep);
 		return ret;
 	}
+	p->lend_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (p->lend_tfd < 0) {
+		ret = -errno;
+		close(p->ctl);
+		close(p->ep);
+		return ret;
+	}
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->lend_lock, NULL);
+	p->start_ns = _now_ns();
 	return 0;
 }
 
@@ -704,7 +931,9 @@ void poller_fini(struct poller *p)
 {
 	close(p->ctl);
 	close(p->ep);
+	close(p->lend_tfd);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->lend_lock);
 	free(p->stat_text);
 	p->stat_text = NULL;
 }
@@ -715,10 +944,24 @@ int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu,
 
 	if (ret)
 		return ret;
-	ret = pthread_create(&p->thread, NULL, _poller_main, p);
+	for (int i = 0; i < 2; i++)
+		p->thr[i] = (struct poller_thr){.p = p, .i = i};
+	p->tsc_per_us = _tsc_per_us(); /* once: it takes 20 ms */
+	/* Set before the threads start: work_submit reads it on the poller thread. */
+	p->inline_ns = o->inline_us * 1000ull;
+	p->tick_ns = p->inline_ns * INLINE_TICKS;
+	ret = pthread_create(&p->thr[0].t, NULL, _poller_main, &p->thr[0]);
 	if (ret) {
 		poller_fini(p);
 		return -ret;
+	}
+	p->thr[0].started = 1;
+	if (p->inline_ns) {
+		ret = pthread_create(&p->thr[1].t, NULL, _poller_main, &p->thr[1]);
+		if (ret)
+			agent_log("poller %d: no second thread (%s): inline runs off\n", idx, strerror(ret));
+		else
+			p->thr[1].started = 1;
 	}
 	return 0;
 }
@@ -783,6 +1026,9 @@ void poller_stop(struct poller *p)
 	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&p->lock);
 	_ring_ctl(p);
-	pthread_join(p->thread, NULL);
+	_poke_standby(p);
+	for (int i = 0; i < 2; i++)
+		if (p->thr[i].started)
+			pthread_join(p->thr[i].t, NULL);
 	poller_fini(p);
 }

@@ -52,7 +52,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct work_q *ready; /* queues with calls */
 	uint64_t vnow;        /* virtual time: the clock of the queue picked last */
-	uint64_t queued, running, ops, used_ns;
+	uint64_t queued, running, ops, used_ns, inline_ops;
 	uint32_t max_queued;
 	int stop, nr, nice;
 	int spare;                        /* workers done with a call, about to look again */
@@ -107,6 +107,45 @@ static struct poller *_to_poller(struct work_item *w)
 	/* Release pairs with the acquire in work_drain: cheap look before the lock. */
 	__atomic_store_n(&p->work_news, 1, __ATOMIC_RELEASE);
 	return p;
+}
+
+/* Caller holds the lock: w of queue q ran for dt (est charged when it started) and goes
+ * back to its poller. */
+static struct poller *_ran(struct work_q *q, struct work_item *w, uint64_t est, uint64_t dt)
+{
+	q->vtime_ns = q->vtime_ns - est + dt;
+	q->est_ns = (3 * q->est_ns + dt) / 4;
+	q->used_ns += dt;
+	q->ops++;
+	q->active--;
+	W.ops++;
+	W.used_ns += dt;
+	return _to_poller(w);
+}
+
+/* Caller holds the lock: w joins its guest's queue, and a worker is told. */
+static void _enqueue(struct work_q *q, struct work_item *w)
+{
+	w->next = NULL;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	if (!q->listed) {
+		if (q->vtime_ns < W.vnow)
+			q->vtime_ns = W.vnow;
+		q->next = W.ready;
+		W.ready = q;
+		q->listed = 1;
+	}
+	W.queued++;
+	/* A spare worker will see it; else wake the one that went idle last. */
+	if (W.queued > (uint64_t)W.spare && W.nidle) {
+		int t = W.idle[--W.nidle];
+		W.woken[t] = 1;
+		pthread_cond_signal(&W.cv[t]);
+	}
 }
 
 /* Caller holds the lock: the queue with the lowest clock, or NULL. */
@@ -179,15 +218,8 @@ static void *_worker_main(void *arg)
 		uint64_t dt = _now_ns() - t0;
 
 		pthread_mutex_lock(&W.lock);
-		q->vtime_ns = q->vtime_ns - est + dt;
-		q->est_ns = (3 * est + dt) / 4;
-		q->used_ns += dt;
-		q->ops++;
-		q->active--;
 		W.running--;
-		W.ops++;
-		W.used_ns += dt;
-		struct poller *p = _to_poller(w);
+		struct poller *p = _ran(q, w, est, dt);
 		__atomic_fetch_add(&p->work_ringing, 1, __ATOMIC_RELAXED);
 		W.spare++;
 		pthread_mutex_unlock(&W.lock);
@@ -234,6 +266,7 @@ void work_stop(void)
 int work_submit(struct work_item *w)
 {
 	struct guest *g = w->g;
+	struct poller *p = g->poller;
 	struct work_q *q = &g->wq;
 
 	pthread_mutex_lock(&W.lock);
@@ -242,27 +275,20 @@ int work_submit(struct work_item *w)
 		return -EAGAIN;
 	}
 	q->active++;
-	w->next = NULL;
-	if (q->tail)
-		q->tail->next = w;
-	else
-		q->head = w;
-	q->tail = w;
-	if (!q->listed) {
-		if (!q->est_ns)
-			q->est_ns = EST_FIRST_NS;
-		if (q->vtime_ns < W.vnow)
-			q->vtime_ns = W.vnow;
-		q->next = W.ready;
-		W.ready = q;
-		q->listed = 1;
-	}
-	W.queued++;
-	/* A spare worker will see it; else wake the one that went idle last. */
-	if (W.queued > (uint64_t)W.spare && W.nidle) {
-		int t = W.idle[--W.nidle];
-		W.woken[t] = 1;
-		pthread_cond_signal(&W.cv[t]);
+	if (!q->est_ns)
+		q->est_ns = EST_FIRST_NS;
+	/* A guest whose ops are short (its first is not: EST_FIRST_NS) may have this one run
+	 * on its poller (poller.c, inline runs): held back until the pass ends. */
+	if (p->inline_ns && q->est_ns <= p->inline_ns &&
+	    __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE)) {
+		w->next = NULL;
+		if (p->held_tail)
+			p->held_tail->next = w;
+		else
+			p->held_head = w;
+		p->held_tail = w;
+	} else {
+		_enqueue(q, w);
 	}
 	pthread_mutex_unlock(&W.lock);
 	/* Poller thread only. */
@@ -270,6 +296,55 @@ int work_submit(struct work_item *w)
 	g->owed[w->q]++;
 	g->poller->work_inflight++;
 	return 0;
+}
+
+struct work_item *work_take_held(struct poller *p)
+{
+	struct work_item *w = p->held_head;
+
+	if (w) {
+		p->held_head = w->next;
+		if (!p->held_head)
+			p->held_tail = NULL;
+		w->next = NULL;
+	}
+	return w;
+}
+
+void work_release_held(struct poller *p)
+{
+	struct work_item *w = p->held_head;
+
+	if (!w)
+		return;
+	p->held_head = p->held_tail = NULL;
+	pthread_mutex_lock(&W.lock);
+	while (w) {
+		struct work_item *next = w->next;
+		_enqueue(&w->g->wq, w);
+		w = next;
+	}
+	pthread_mutex_unlock(&W.lock);
+}
+
+void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int ring)
+{
+	struct work_q *q = &w->g->wq;
+
+	pthread_mutex_lock(&W.lock);
+	/* Charged now, as a worker's op is when it starts: the clock of a queue that was
+	 * idle starts at the current virtual time. */
+	if (!q->listed && q->vtime_ns < W.vnow)
+		q->vtime_ns = W.vnow;
+	_ran(q, w, 0, dt);
+	W.inline_ops++;
+	if (ring)
+		__atomic_fetch_add(&p->work_ringing, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&W.lock);
+	if (ring) {
+		_ring(p);
+		__atomic_fetch_sub(&p->work_ringing, 1, __ATOMIC_RELEASE);
+	}
 }
 
 uint32_t work_take_budget(struct guest *g, uint32_t q, uint32_t want)
@@ -384,9 +459,11 @@ int work_guest_gone(struct guest *g)
 void work_stat(FILE *f)
 {
 	pthread_mutex_lock(&W.lock);
-	fprintf(f, "workers %d: queued %llu running %llu ops %llu busy_s %.3f max_queued_per_guest %u\n",
+	fprintf(f, "workers %d: queued %llu running %llu ops %llu busy_s %.3f max_queued_per_guest %u "
+		   "inline_ops %llu\n",
 		W.nr, (unsigned long long)W.queued, (unsigned long long)W.running,
-		(unsigned long long)W.ops, (double)W.used_ns / 1e9, W.max_queued);
+		(unsigned long long)W.ops, (double)W.used_ns / 1e9, W.max_queued,
+		(unsigned long long)W.inline_ops);
 	pthread_mutex_unlock(&W.lock);
 }
 

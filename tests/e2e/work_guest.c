@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A guest for the worker tests: THREADS threads call vaccel_exec(LIB, work_block, PATH)
- * on one session at once, each printing "ret R out O" as it returns.
- * usage: work_guest LIB PATH [THREADS]     exit 0 when every call returned VACCEL_OK
+ * on one session at once, each printing "ret R out O" as it returns. With WARM, WARM
+ * quick calls (work_peek) come first, so that the agent expects this guest's ops short.
+ * usage: work_guest LIB PATH [THREADS [WARM]]     exit 0 when every call returned VACCEL_OK
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
 	int n;
 
 	if (argc < 3 || !strcmp(argv[1], "--help")) {
-		fprintf(argc < 3 ? stderr : stdout, "usage: work_guest LIB PATH [THREADS]\n");
+		fprintf(argc < 3 ? stderr : stdout, "usage: work_guest LIB PATH [THREADS [WARM]]\n");
 		return argc < 3 ? 2 : 0;
 	}
 	lib = argv[1];
@@ -51,6 +52,16 @@ int main(int argc, char **argv)
 	if (vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE)) {
 		fprintf(stderr, "work_guest: no session\n");
 		return 1;
+	}
+	int warm = argc > 4 ? atoi(argv[4]) : 0;
+	for (int i = 0; i < warm; i++) {
+		char seen[8] = {0};
+		struct vaccel_arg rd[1] = {{.buf = (void *)path, .size = strlen(path), .type = VACCEL_ARG_RAW}};
+		struct vaccel_arg wr[1] = {{.buf = seen, .size = sizeof(seen), .type = VACCEL_ARG_RAW}};
+		if (vaccel_exec(&sess, lib, "work_peek", rd, 1, wr, 1) != VACCEL_OK) {
+			fprintf(stderr, "work_guest: warm-up call %d failed\n", i);
+			return 1;
+		}
 	}
 	printf("session\n");
 	fflush(stdout);

@@ -2,7 +2,9 @@
 // still running (work_testlib's work_block, held on a FIFO the test controls) does not hold
 // another guest; a guest killed meanwhile is released only after its op ends; SIGTERM
 // waits for the op and exits 0; --max-queued refuses the op beyond the cap with EAGAIN;
-// two workers run two ops at once.
+// two workers run two ops at once. And inline runs (poller.c): a guest whose ops have been
+// quick gets its next one run on the poller; if that one blocks, the poller's second
+// thread takes over and serves the others.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -47,9 +49,10 @@ class Work : public testing::Test {
 			"VACCEL_SHM_SOCKET=" + agent_->socket()};
 	}
 	// Guest A: a process whose threads each run work_block.
-	pid_t SpawnBlocker(const e2e::BlockedOp &op, int threads, const std::string &out)
+	pid_t SpawnBlocker(const e2e::BlockedOp &op, int threads, const std::string &out, int warm = 0)
 	{
-		return e2e::Spawn({e2e::Runfile("WORK_GUEST"), lib_, op.path(), std::to_string(threads)},
+		return e2e::Spawn({e2e::Runfile("WORK_GUEST"), lib_, op.path(), std::to_string(threads),
+				   std::to_string(warm)},
 				  GuestEnv(), out);
 	}
 	// Guest B: this process.
@@ -67,6 +70,19 @@ class Work : public testing::Test {
 		return out;
 	}
 	static bool Alive(pid_t pid) { return waitpid(pid, nullptr, WNOHANG) == 0; }
+	// SIGTERM while guest a's op blocks: the agent waits for the op, completes it to a
+	// (which prints it to out) and exits 0.
+	void TermWhileBlocked(e2e::BlockedOp &op, pid_t a, const std::string &out)
+	{
+		kill(agent_->pid(), SIGTERM);
+		auto log = [&] { return agent_->Log(); };
+		ASSERT_TRUE(e2e::WaitFor(log, "finishing in-flight requests")) << agent_->Log();
+		EXPECT_TRUE(Alive(agent_->pid())) << "the agent left with an op running\n" << agent_->Log();
+		ASSERT_TRUE(op.Release());
+		EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+		EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
+		EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+	}
 
 	std::string lib_;
 	std::unique_ptr<e2e::Agent> agent_;
@@ -143,15 +159,7 @@ TEST_F(Work, SigtermWaitsForBusyWorkersThenExitsZero)
 	std::string out = e2e::TmpPath("term-a.log");
 	pid_t a = SpawnBlocker(op, 1, out);
 	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
-	kill(agent_->pid(), SIGTERM);
-	auto log = [&] { return agent_->Log(); };
-	ASSERT_TRUE(e2e::WaitFor(log, "finishing in-flight requests")) << agent_->Log();
-	EXPECT_TRUE(Alive(agent_->pid())) << "the agent left with an op running\n" << agent_->Log();
-	ASSERT_TRUE(op.Release());
-	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
-	// The op finished and was completed to the guest before the agent went.
-	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
-	EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+	TermWhileBlocked(op, a, out);
 }
 
 // Which worker takes a call is a choice (the one that ran the last, when it is free); with
@@ -213,6 +221,54 @@ TEST_F(Work, OpsBeyondTheCapGetEagain)
 		ok++;
 	EXPECT_EQ(ok, 2u) << o;
 	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
+// Ops of 50 ms or less (on average) run inline here, so that the quick calls count as
+// short under the sanitizers and on a busy machine too: a blocked run is taken over after
+// 100 to 200 ms.
+const char *const kInlineUs = "50000";
+
+// 50 quick calls first: the guest's ops are expected short, so its blocking op runs on the
+// poller itself. The watchdog takes the poller's role over, and another guest connects and
+// is served while that op still blocks.
+TEST_F(Work, InlineRunThatBlocksIsTakenOver)
+{
+	StartAgent({"--inline-us", kInlineUs});
+	e2e::BlockedOp op(e2e::TmpPath("inline"));
+	std::string out = e2e::TmpPath("inline-a.log");
+	pid_t a = SpawnBlocker(op, 1, out, 50);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	ConnectHere();
+	for (int i = 0; i < 100; i++)
+		ASSERT_EQ(vaccel_noop(&s_), VACCEL_OK) << agent_->Log();
+	EXPECT_TRUE(Alive(a)) << "A returned before its op was released";
+	std::string st = Stat();
+	EXPECT_NE(st.find("inline on inline_runs "), std::string::npos) << st;
+	EXPECT_NE(st.find(" takeovers 1\n"), std::string::npos) << st;
+	EXPECT_NE(st.find("workers: queued 0 running 0"), std::string::npos) << st; // not a worker's
+	ASSERT_TRUE(op.Release());
+	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
+	EXPECT_NE(e2e::ReadFile(out).find("ret 0 out 7"), std::string::npos) << e2e::ReadFile(out);
+	// The thread that ran it waits as the watchdog again: a second guest's quick calls run
+	// inline once more.
+	for (int i = 0; i < 100; i++)
+		ASSERT_EQ(vaccel_noop(&s_), VACCEL_OK) << agent_->Log();
+	vaccel_session_release(&s_);
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
+// SIGTERM with a taken-over run still blocked: the agent waits for it, completes it to its
+// guest, and both poller threads end (exit 0).
+TEST_F(Work, SigtermWaitsForATakenOverRun)
+{
+	StartAgent({"--inline-us", kInlineUs});
+	e2e::BlockedOp op(e2e::TmpPath("inline-term"));
+	std::string out = e2e::TmpPath("inline-term-a.log");
+	pid_t a = SpawnBlocker(op, 1, out, 50);
+	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	auto stat = [&] { return Stat(); };
+	ASSERT_TRUE(e2e::WaitFor(stat, " takeovers 1\n")) << Stat();
+	TermWhileBlocked(op, a, out);
 }
 
 } // namespace
