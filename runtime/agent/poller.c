@@ -704,8 +704,10 @@ static int _standby(struct poller *p)
 		pthread_mutex_lock(&p->lend_lock);
 		if (__atomic_compare_exchange_n(&p->lend, &v, v & ~0xffull, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			/* Until our thread waits here again (the runner, once done), nothing runs
-			 * inline: no one would be there to take over. */
+			 * inline: no one would be there to take over, nor ticks to wake anyone. */
 			__atomic_store_n(&p->standby_ready, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&p->tick_on, 0, __ATOMIC_SEQ_CST);
+			_tick_set(p, 0);
 			int e = _demote(p, &p->thr[(v & 0xff) - 1]);
 			if (e)
 				agent_log("poller %d: cannot demote a long inline run: %s\n", p->idx, strerror(e));
