@@ -28,6 +28,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -126,7 +127,10 @@ struct work_item {
 	struct work_item *next; /* a guest's queue, then its poller's result list */
 	struct guest *g;
 	uint32_t q;             /* queue pair its completion goes to */
+	uint64_t kind;          /* what it runs, for its expected time: see serve.c */
 };
+
+#define WORK_KINDS 8 /* a guest's kinds of long op whose times are remembered */
 
 /* A guest's share of the worker threads: work.c's lock protects every field. */
 struct work_q {
@@ -137,6 +141,16 @@ struct work_q {
 	uint64_t used_ns, ops;          /* worker time used and ops run, for stat */
 	struct work_q *next;            /* list of queues with work */
 	int listed;
+	/* Inline runs (poller.c): a run that outlasted --inline-us is a strike, and the
+	 * guest's next 16 << strikes long ops go to the workers (inline_bar); strikes fade
+	 * one per 256 inline runs that kept within it. */
+	uint32_t inline_bar, inline_strikes, inline_good;
+	/* The time of each kind of op it ran lately (moving average; the oldest entry
+	 * makes room): only a kind known to be short may run inline. */
+	struct {
+		uint64_t kind, est_ns;
+	} kinds[WORK_KINDS];
+	uint32_t kinds_next;
 };
 
 struct guest {
@@ -186,9 +200,12 @@ struct poller_thr {
 	struct poller *p;
 	int i;        /* 0 or 1 */
 	int started;
-	pthread_t t;
+	pthread_t t;  /* for the join (written by the creating thread) */
+	pthread_t self; /* the same, written by the thread itself: what the other one uses */
 	pid_t tid;
-	int nice;     /* its nice value when it started, given back after a demotion */
+	/* Its scheduling when it started, given back after a demotion or a watch. */
+	int policy, nice;
+	struct sched_param param;
 };
 
 struct poller {
@@ -224,6 +241,7 @@ struct poller {
 	struct work_item *held_head, *held_tail;
 	int lend_tfd;          /* timerfd of the watchdog's ticks */
 	uint64_t lend;         /* runs lent so far << 8 | (1 + the runner's index, or 0) */
+	uint64_t lend_t0;      /* when the run lent now started (ns) */
 	int tick_on;           /* the ticks run */
 	int standby_ready;     /* the watchdog waits on lend_tfd */
 	int inline_off;        /* set once: a demoted thread could not get its priority back */

@@ -59,7 +59,8 @@ void agent_usage(FILE *f)
 		"                           runs on the poller itself when its guests all wait (no hand-\n"
 		"                           over to a worker); a run still going after 2N to 4N us is\n"
 		"                           left to finish at the workers' priority while a second\n"
-		"                           poller thread serves on (default 200; 0: all go to workers)\n"
+		"                           poller thread serves on (default 200; 0: all go to workers;\n"
+		"                           else at least 20)\n"
 		"      --max-queued N       a guest's ops queued or running on the workers; beyond it a\n"
 		"                           long op completes with EAGAIN (VACCEL_EAGAIN) (default 64)\n"
 		"  -v, --verbose            log refused requests\n"
@@ -178,7 +179,16 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o)
 			}
 			o->worker_nice = (int)v;
 			break;
-		case O_INLINE: if (_num(optarg, "--inline-us", 0, 1000000, &v)) return -1; o->inline_us = (uint32_t)v; break;
+		case O_INLINE:
+			if (_num(optarg, "--inline-us", 0, 1000000, &v))
+				return -1;
+			if (v && v < 20) {
+				fprintf(stderr, "vaccel-agent: --inline-us is 0 (off) or 20 to 1000000, got %ld "
+					"(the watchdog would tick every %ld us)\n", v, 2 * v);
+				return -1;
+			}
+			o->inline_us = (uint32_t)v;
+			break;
 		case O_MAXQ: if (_num(optarg, "--max-queued", 1, 1 << 20, &v)) return -1; o->max_queued = (uint32_t)v; break;
 		case O_QPS: if (_num(optarg, "--qps", 1, AGENT_MAX_QPS, &v)) return -1; o->qps = (uint32_t)v; break;
 		case O_SQ:

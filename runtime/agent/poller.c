@@ -9,18 +9,20 @@
  *
  * Inline runs (--inline-us N). Handing a long op to a worker thread and taking its result
  * back costs two context switches on the poller's CPU, ~5 us here: 10% of a 50 us model
- * run. So an op of a guest whose ops take N us or less (work_submit's estimate) is held
- * back, and run by the poller itself when, after the pass, every active guest waits for
- * an op: nothing else could be served meanwhile anyway. A guest could still make one run
- * long and stall the others, so a poller has two threads: the one holding the role runs
- * the loop; the other is a watchdog that, while runs are lent, wakes every 2N us (a
- * periodic timerfd: arming a timer for each run cost more than the hand-over it saves).
- * A run lent at two ticks in a row is taken over: the watchdog thread takes the role and
- * runs the loop, and demotes the runner to the workers' priority; the run ends as a
- * worker's op would (its result handed over, the poller rung), and its thread, its
- * priority given back, becomes the watchdog. So a stall lasts 2N to 4N us, once: the
- * guest's estimate, now long, sends its next ops to the workers. Giving the priority back
- * needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): without it, inline runs stay off.
+ * run. So an op of a guest whose long ops take N us or less (work_submit's estimate) is
+ * held back, and run by the poller itself when, after the pass, every active guest waits
+ * for an op and none has requests ready: nothing else could be served meanwhile anyway.
+ * A guest could still make a run long and stall the others, so a poller has two threads:
+ * the one holding the role runs the loop; the other is a watchdog, 10 nice levels above
+ * it, that wakes every 2N us while runs are lent (a periodic timerfd: arming a timer for
+ * each run cost more than the hand-over it saves). A run that has lasted 2N us at a tick
+ * is taken over: the watchdog thread takes the role and runs the loop, and demotes the
+ * runner to the workers' priority; the run ends as a worker's op would (its result handed
+ * over, the poller rung), and its thread, its scheduling given back, becomes the watchdog.
+ * So a stall lasts 2N to 4N us. A run over N us, taken over or not, is a strike for its
+ * guest (work.c): its next 16 << strikes long ops go to the workers. Changing the
+ * threads' priorities needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): without it, inline runs
+ * stay off.
  */
 #include <errno.h>
 #include <poll.h>
@@ -49,8 +51,12 @@
 #define BELL_WRITE_MS 10      /* a doorbell write that takes longer is interrupted */
 #define BELL_SIGNAL (SIGRTMIN + 3)
 #define INLINE_TICKS 2        /* the inline runs' watchdog ticks every 2 x --inline-us */
+#define WATCH_NICE_BOOST 10   /* the watchdog's nice value, below the poller's */
 
-static double _tsc_per_us(void)
+static double tsc_rate;
+static pthread_once_t tsc_once = PTHREAD_ONCE_INIT;
+
+static void _tsc_measure(void)
 {
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -58,7 +64,14 @@ static double _tsc_per_us(void)
 	do
 		clock_gettime(CLOCK_MONOTONIC, &b);
 	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 20000000L);
-	return (double)(__rdtsc() - t0) / 20000.0;
+	tsc_rate = (double)(__rdtsc() - t0) / 20000.0;
+}
+
+/* TSC cycles per microsecond: measured once for every poller (it takes 20 ms). */
+static double _tsc_per_us(void)
+{
+	pthread_once(&tsc_once, _tsc_measure);
+	return tsc_rate;
 }
 
 static uint64_t _now_ns(void)
@@ -206,6 +219,18 @@ static int _all_waiting(const struct poller *p)
 	for (const struct guest *g = p->active; g; g = g->anext)
 		if (g->plain || !g->inflight)
 			return 0;
+	return 1;
+}
+
+/* 1 if no active guest has published requests that a pass has not taken yet (a guest
+ * waiting for an op may have more: another thread's, an asynchronous batch, or what the
+ * pass's budget left). Re-reads the guests' SQ indices. */
+static int _none_ready(struct poller *p)
+{
+	for (struct guest *g = p->active; g; g = g->anext)
+		for (uint32_t q = 0; q < g->nr_qps && !g->broken; q++)
+			if (vtr_qp_host_sq_ready(&g->qps[q]) != 0)
+				return 0;
 	return 1;
 }
 
@@ -584,17 +609,25 @@ static int _demote(const struct poller *p, const struct poller_thr *t)
 	struct sched_param sp = {.sched_priority = 0};
 
 	if (p->o->worker_nice < 0)
-		return pthread_setschedparam(t->t, SCHED_IDLE, &sp);
+		return pthread_setschedparam(t->self, SCHED_IDLE, &sp);
 	return _set_nice(t->tid, p->o->worker_nice);
 }
 
-/* The calling thread back to the priority it started with. 0 or an errno value. */
+/* The calling thread back to the scheduling it started with. 0 or an errno value. */
 static int _restore(const struct poller_thr *me)
 {
-	struct sched_param sp = {.sched_priority = 0};
-	int e = pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+	int e = pthread_setschedparam(pthread_self(), me->policy, &me->param);
 
 	return e ? e : _set_nice(me->tid, me->nice);
+}
+
+/* The watchdog runs WATCH_NICE_BOOST above the runner, so that its tick preempts a run
+ * at once (on the same CPU, at the same priority, it waited up to a time slice). */
+static int _watch(const struct poller_thr *me)
+{
+	int n = me->nice - WATCH_NICE_BOOST;
+
+	return _set_nice(me->tid, n < -20 ? -20 : n);
 }
 
 /* The watchdog's period, or 0 to stop it. */
@@ -630,6 +663,7 @@ static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *
 	 * Both sides store, then load the other's word (seq_cst): one of them sees the other,
 	 * so a run is never lent with the watchdog stopped. The store also releases the
 	 * poller's state to a thread that takes over. */
+	__atomic_store_n(&p->lend_t0, _now_ns(), __ATOMIC_RELAXED);
 	__atomic_store_n(&p->lend, mine, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&p->tick_on, __ATOMIC_SEQ_CST)) {
 		__atomic_store_n(&p->tick_on, 1, __ATOMIC_SEQ_CST);
@@ -662,22 +696,26 @@ static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *
 
 /*
  * The thread not holding the role: the watchdog of inline runs. It wakes every tick_ns
- * while runs are lent; a run still lent at a tick that was lent at the one before (the
- * same p->lend word: sequence and runner) has run for a whole period, and is taken over.
- * With no run lent since the last tick, the ticks stop until the next run. 1 when this
- * thread now holds the role; 0 when stopping (or inline runs stopped).
+ * while runs are lent, and takes over a run that has lasted tick_ns or more (its start
+ * is p->lend_t0; the CAS on the whole lend word, sequence and runner, makes sure it is
+ * that run). With no run lent since the last tick, the ticks stop until the next run.
+ * 1 when this thread now holds the role; 0 when stopping (or inline runs stopped).
  */
-static int _standby(struct poller *p)
+static int _standby(struct poller *p, struct poller_thr *me)
 {
 	uint64_t last = 0;
 
+	if (_watch(me) && !__atomic_exchange_n(&p->inline_off, 1, __ATOMIC_ACQ_REL))
+		agent_log("poller %d: the watchdog cannot raise its priority: inline runs stop\n", p->idx);
 	for (;;) {
 		uint64_t n;
 
 		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) || __atomic_load_n(&p->inline_off, __ATOMIC_ACQUIRE))
 			return 0;
 		__atomic_store_n(&p->standby_ready, 1, __ATOMIC_RELEASE);
-		if (read(p->lend_tfd, &n, sizeof(n)) < 0 && errno != EINTR) {
+		if (read(p->lend_tfd, &n, sizeof(n)) < 0) {
+			if (errno == EINTR)
+				continue; /* a signal, not a tick */
 			agent_log("poller %d: reading its inline-run timer: %s; inline runs stop\n", p->idx,
 				  strerror(errno));
 			__atomic_store_n(&p->standby_ready, 0, __ATOMIC_RELEASE);
@@ -687,11 +725,11 @@ static int _standby(struct poller *p)
 		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 			return 0;
 		uint64_t v = __atomic_load_n(&p->lend, __ATOMIC_ACQUIRE);
-		if (v != last) {
-			last = v; /* runs since the last tick */
-			continue;
-		}
 		if (!(v & 0xff)) {
+			if (v != last) {
+				last = v; /* runs since the last tick */
+				continue;
+			}
 			/* None: stop ticking, then look again (see _run_lent). */
 			__atomic_store_n(&p->tick_on, 0, __ATOMIC_SEQ_CST);
 			_tick_set(p, 0);
@@ -701,6 +739,10 @@ static int _standby(struct poller *p)
 			}
 			continue;
 		}
+		last = v;
+		/* Acquire on lend: t0 is this run's, or a later one's (then the CAS fails). */
+		if (_now_ns() - __atomic_load_n(&p->lend_t0, __ATOMIC_RELAXED) < p->tick_ns)
+			continue;
 		pthread_mutex_lock(&p->lend_lock);
 		if (__atomic_compare_exchange_n(&p->lend, &v, v & ~0xffull, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			/* Until our thread waits here again (the runner, once done), nothing runs
@@ -713,6 +755,8 @@ static int _standby(struct poller *p)
 				agent_log("poller %d: cannot demote a long inline run: %s\n", p->idx, strerror(e));
 			p->takeovers++;
 			pthread_mutex_unlock(&p->lend_lock);
+			/* The poller's own priority again, for the loop (lowering: always allowed). */
+			_set_nice(me->tid, me->nice);
 			return 1;
 		}
 		pthread_mutex_unlock(&p->lend_lock);
@@ -747,7 +791,8 @@ static int _loop(struct poller *p, struct poller_thr *me)
 			 * for an op (nothing else to serve) and a thread stands by; the rest, or
 			 * all, go to the workers. */
 			struct work_item *w = NULL;
-			if (!stop && _all_waiting(p) && __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE) &&
+			if (!stop && _all_waiting(p) && _none_ready(p) &&
+			    __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE) &&
 			    !__atomic_load_n(&p->inline_off, __ATOMIC_ACQUIRE))
 				w = work_take_held(p);
 			work_release_held(p);
@@ -846,11 +891,16 @@ static void *_poller_main(void *arg)
 	if (ret)
 		agent_log("poller %d: no doorbell write timer (%s); a guest could block a write\n", p->idx,
 			  strerror(-ret));
+	me->self = pthread_self();
 	me->tid = (pid_t)syscall(SYS_gettid);
 	errno = 0;
 	me->nice = getpriority(PRIO_PROCESS, (id_t)me->tid);
 	if (errno)
 		me->nice = 0;
+	if (pthread_getschedparam(me->self, &me->policy, &me->param)) {
+		me->policy = SCHED_OTHER;
+		me->param = (struct sched_param){.sched_priority = 0};
+	}
 	if (p->cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -859,13 +909,19 @@ static void *_poller_main(void *arg)
 			agent_log("poller %d: cannot pin to CPU %d; running unpinned\n", p->idx, p->cpu);
 	}
 	if (!holds) {
-		/* Can a demoted thread get its priority back here? Tried on ourselves. */
+		/* Can a demoted thread get its priority back here, and a watchdog raise its
+		 * own? Tried on ourselves. */
 		int e = _demote(p, me);
 		if (!e)
 			e = _restore(me);
+		if (!e)
+			e = _watch(me);
+		if (!e)
+			e = _set_nice(me->tid, me->nice);
 		if (e) {
-			agent_log("poller %d: inline runs off: a thread cannot get its priority back "
-				  "after a demotion (%s; needs CAP_SYS_NICE or RLIMIT_NICE >= 20)\n",
+			agent_log("poller %d: inline runs off: a thread cannot take back its priority "
+				  "after a demotion, or raise it to watch (%s; needs CAP_SYS_NICE or "
+				  "RLIMIT_NICE >= 20)\n",
 				  p->idx, strerror(e));
 			__atomic_store_n(&p->inline_off, 1, __ATOMIC_RELEASE);
 			holds = -1;
@@ -874,7 +930,7 @@ static void *_poller_main(void *arg)
 	while (holds >= 0) {
 		if (holds && _loop(p, me) == LOOP_STOPPED)
 			break;
-		holds = _standby(p) ? 1 : -1;
+		holds = _standby(p, me) ? 1 : -1;
 	}
 	if (has_bell_timer)
 		timer_delete(bell_timer);
@@ -948,7 +1004,7 @@ int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu,
 		return ret;
 	for (int i = 0; i < 2; i++)
 		p->thr[i] = (struct poller_thr){.p = p, .i = i};
-	p->tsc_per_us = _tsc_per_us(); /* once: it takes 20 ms */
+	p->tsc_per_us = _tsc_per_us();
 	/* Set before the threads start: work_submit reads it on the poller thread. */
 	p->inline_ns = o->inline_us * 1000ull;
 	p->tick_ns = p->inline_ns * INLINE_TICKS;
@@ -960,10 +1016,12 @@ int poller_start(struct poller *p, const struct agent_opts *o, int idx, int cpu,
 	p->thr[0].started = 1;
 	if (p->inline_ns) {
 		ret = pthread_create(&p->thr[1].t, NULL, _poller_main, &p->thr[1]);
-		if (ret)
+		if (ret) {
 			agent_log("poller %d: no second thread (%s): inline runs off\n", idx, strerror(ret));
-		else
+			p->inline_off = 1;
+		} else {
 			p->thr[1].started = 1;
+		}
 	}
 	return 0;
 }

@@ -733,6 +733,10 @@ int32_t serve_request(struct guest *g, const struct agent_opts *o, const struct 
 	const struct serve_op *t = &serve_ops[c->rq.sqe.opcode];
 	res = t->prep ? t->prep(c) : 0;
 	if (res == 0 && c->heavy) {
+		/* Its kind, for the time it is expected to take (work.c): the request's
+		 * opcode, the vAccel op and the resource it names (a model, a library). */
+		c->w.kind = (uint64_t)c->rq.sqe.opcode << 48 | (uint64_t)(c->rq.sqe.op & 0xffff) << 32 |
+			    (c->r ? (uint32_t)c->r->res.id : 0);
 		_hold(c, 1);
 		res = work_submit(&c->w);
 		if (res == 0)

@@ -109,10 +109,38 @@ static struct poller *_to_poller(struct work_item *w)
 	return p;
 }
 
+/* Caller holds the lock: what ops of w's kind took lately, or 0 if not known. */
+static uint64_t _kind_est(const struct work_q *q, uint64_t kind)
+{
+	for (int i = 0; i < WORK_KINDS; i++)
+		if (q->kinds[i].est_ns && q->kinds[i].kind == kind)
+			return q->kinds[i].est_ns;
+	return 0;
+}
+
+/* Caller holds the lock: folds dt into the time of ops of that kind. */
+static void _kind_ran(struct work_q *q, uint64_t kind, uint64_t dt)
+{
+	int i;
+
+	if (!dt)
+		dt = 1;
+	for (i = 0; i < WORK_KINDS; i++) {
+		if (q->kinds[i].est_ns && q->kinds[i].kind == kind) {
+			q->kinds[i].est_ns = (3 * q->kinds[i].est_ns + dt) / 4;
+			return;
+		}
+	}
+	i = (int)(q->kinds_next++ % WORK_KINDS);
+	q->kinds[i].kind = kind;
+	q->kinds[i].est_ns = dt;
+}
+
 /* Caller holds the lock: w of queue q ran for dt (est charged when it started) and goes
  * back to its poller. */
 static struct poller *_ran(struct work_q *q, struct work_item *w, uint64_t est, uint64_t dt)
 {
+	_kind_ran(q, w->kind, dt);
 	q->vtime_ns = q->vtime_ns - est + dt;
 	q->est_ns = (3 * q->est_ns + dt) / 4;
 	q->used_ns += dt;
@@ -277,10 +305,11 @@ int work_submit(struct work_item *w)
 	q->active++;
 	if (!q->est_ns)
 		q->est_ns = EST_FIRST_NS;
-	/* A guest whose ops are short (its first is not: EST_FIRST_NS) may have this one run
-	 * on its poller (poller.c, inline runs): held back until the pass ends. */
-	if (p->inline_ns && q->est_ns <= p->inline_ns &&
-	    __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE)) {
+	/* An op of a kind this guest ran lately in --inline-us or less may run on its
+	 * poller (poller.c, inline runs): held back until the pass ends. The first of a
+	 * kind goes to a worker. */
+	uint64_t kest = p->inline_ns && !q->inline_bar ? _kind_est(q, w->kind) : 0;
+	if (kest && kest <= p->inline_ns && __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE)) {
 		w->next = NULL;
 		if (p->held_tail)
 			p->held_tail->next = w;
@@ -288,6 +317,8 @@ int work_submit(struct work_item *w)
 			p->held_head = w;
 		p->held_tail = w;
 	} else {
+		if (q->inline_bar)
+			q->inline_bar--;
 		_enqueue(q, w);
 	}
 	pthread_mutex_unlock(&W.lock);
@@ -338,6 +369,17 @@ void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int rin
 		q->vtime_ns = W.vnow;
 	_ran(q, w, 0, dt);
 	W.inline_ops++;
+	/* A run that outlasted --inline-us, taken over or not, held the guest's neighbours
+	 * that long: the guest's next ops go to the workers, more of them each time. */
+	if (dt > p->inline_ns) {
+		if (q->inline_strikes < 10)
+			q->inline_strikes++;
+		q->inline_bar = 16u << q->inline_strikes;
+		q->inline_good = 0;
+	} else if (q->inline_strikes && ++q->inline_good >= 256) {
+		q->inline_strikes--;
+		q->inline_good = 0;
+	}
 	if (ring)
 		__atomic_fetch_add(&p->work_ringing, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&W.lock);

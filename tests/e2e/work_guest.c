@@ -45,8 +45,8 @@ int main(int argc, char **argv)
 	lib = argv[1];
 	path = argv[2];
 	n = argc > 3 ? atoi(argv[3]) : 1;
-	if (n < 1 || n > 16) {
-		fprintf(stderr, "work_guest: THREADS from 1 to 16\n");
+	if (n < 0 || n > 16) {
+		fprintf(stderr, "work_guest: THREADS from 0 (the WARM calls only) to 16\n");
 		return 2;
 	}
 	if (vaccel_session_init(&sess, VACCEL_PLUGIN_REMOTE)) {
