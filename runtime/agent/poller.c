@@ -663,13 +663,13 @@ static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *
 	 * Both sides store, then load the other's word (seq_cst): one of them sees the other,
 	 * so a run is never lent with the watchdog stopped. The store also releases the
 	 * poller's state to a thread that takes over. */
-	__atomic_store_n(&p->lend_t0, _now_ns(), __ATOMIC_RELAXED);
+	uint64_t t0 = _now_ns();
+	__atomic_store_n(&p->lend_t0, t0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->lend, mine, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&p->tick_on, __ATOMIC_SEQ_CST)) {
 		__atomic_store_n(&p->tick_on, 1, __ATOMIC_SEQ_CST);
 		_tick_set(p, p->tick_ns);
 	}
-	uint64_t t0 = _now_ns();
 	serve_run(w);
 	uint64_t dt = _now_ns() - t0;
 	if (__atomic_compare_exchange_n(&p->lend, &mine, seq << 8, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {

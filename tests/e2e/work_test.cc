@@ -203,8 +203,8 @@ TEST_F(Work, TwoWorkersRunTwoOpsAtOnceAndThenTheThird)
 	for (time_t end = time(nullptr) + 60; done() < 3 && time(nullptr) < end;) {
 		size_t before = done();
 		op.Release(1);
-		for (int k = 0; k < 100 && done() == before; k++)
-			usleep(10000); // its answer, or 1 s: the byte may have been lost
+		// Its answer; after 1 s without one, the byte may have been lost: again.
+		e2e::WaitFor([&] { return done() > before; }, 1.0);
 	}
 	EXPECT_EQ(done(), 3u) << e2e::ReadFile(out) << agent_->Log();
 	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
