@@ -116,9 +116,11 @@ struct vtr_qp {
 	uint64_t spin_cycles;      /* TSC budget of the polling step of the wait ladder */
 	uint64_t spin_max_cycles;  /* bound of the adaptive budget; 0: the budget is fixed */
 	uint64_t wait_avg;         /* recent waits' length in TSC cycles (moving average) */
+	uint64_t wait_low;         /* recent waits' low end in TSC cycles (see wait.h: naps) */
 	uint64_t shared_until;     /* TSC: the CPU was found shared; the budget is fixed until */
 	uint64_t shared_seen;      /* TSC of the last time the CPU was found taken */
 	uint64_t wakeups;          /* times this side slept and was woken */
+	uint64_t naps;             /* waits that slept through most of their expected length */
 	uint64_t doorbells;        /* doorbells this side rang */
 };
 

@@ -13,7 +13,9 @@
  * budget the waiter yields the CPU now and then; when another thread took it for a time
  * slice, the waiter sleeps, and if that happens twice within ~50 ms it keeps to the fixed
  * budget for ~50 ms (on a shared CPU a poller sees the completion later than a sleeper).
- * Only a waiter with requests in flight ever polls.
+ * Only a waiter with requests in flight ever polls. A waiter whose recent waits all lasted
+ * 300 us or more (within the bound) naps first: it sleeps until 80 us before the shortest
+ * of them would end, then polls (wait.c: a polling vCPU can slow the core's other one).
  */
 #ifndef VTR_WAIT_H
 #define VTR_WAIT_H

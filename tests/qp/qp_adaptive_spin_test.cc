@@ -61,6 +61,7 @@ double ThreadCpuS()
 
 struct Waits {
 	std::vector<uint64_t> wakeups; // the guest's wake-up count after each call
+	std::vector<uint64_t> naps;    // and its nap count
 	double cpu_s = 0, wall_s = 0;  // the guest thread's CPU and wall time over all calls
 };
 
@@ -101,6 +102,7 @@ Waits Calls(uint64_t spin_max_ns, const std::vector<std::chrono::microseconds> &
 				break;
 			EXPECT_EQ(c.user_data, i);
 			r.wakeups.push_back(p.guest.wakeups);
+			r.naps.push_back(p.guest.naps);
 		}
 		r.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
 		r.cpu_s = ThreadCpuS() - cpu0;
@@ -155,6 +157,29 @@ TEST_F(QpAdaptiveSpin, AWaiterSharingItsCpuSleeps)
 	hog.join();
 	ASSERT_EQ(r.wakeups.size(), 40u);
 	EXPECT_GE(WakeupsBetween(r, 5, 40), 25u) << "a waiter on a shared CPU should sleep, not poll";
+}
+
+// Calls that take 2 ms, well within the bound: once the waiter has seen a few, it sleeps
+// through most of each (a nap: see wait.c) rather than polling the whole time. The host
+// busy-waits 2 ms after it took the request, so no wait is shorter on any machine.
+TEST_F(QpAdaptiveSpin, NapsThroughMostOfCallsThatAllTakeLong)
+{
+	std::vector<std::chrono::microseconds> work(40, 2 * kMs);
+	Waits r = Calls(20000000, work);
+	ASSERT_EQ(r.naps.size(), 40u);
+	EXPECT_GE(r.naps.back(), 30u) << "2 ms calls with a 20 ms bound should be napped through";
+}
+
+// Calls that suddenly get short: the first completes during a nap (the doorbell ends it,
+// or the nap's timer), and every call still gets its own completion, in order (Calls checks
+// each).
+TEST_F(QpAdaptiveSpin, ACallShorterThanTheNapStillCompletes)
+{
+	std::vector<std::chrono::microseconds> work(10, 2 * kMs);
+	work.resize(60, std::chrono::microseconds(50));
+	Waits r = Calls(20000000, work);
+	ASSERT_EQ(r.naps.size(), 60u);
+	EXPECT_GE(r.naps.at(9), 5u);
 }
 
 } // namespace
