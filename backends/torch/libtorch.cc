@@ -22,6 +22,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -45,48 +46,195 @@ struct Model {
 std::mutex cache_lock;
 std::map<std::pair<int64_t, int64_t>, Model> cache;
 
-// libtorch's own CPU allocator hands out malloc's 64-byte-aligned memory,
-// so where a model's weights and activations land, and with it how fast
-// the model runs, follows the heap's history: on the test VM the same CNN
-// ran steadily at 2.1 ms in one process and 2.8 ms in the next, or in one
-// loaded copy and the next. Steady, installed by ltorch_steady_allocator,
-// makes that placement the same in every process: a block of kBigBlock
-// bytes or more starts on a page, and a freed one is kept by size (up to
-// cache_limit bytes in all) for the next tensor of that size, which each
-// run of a model asks for again.
-// Every block has a Header in the 64 bytes before its data, so the one
-// deleter libtorch's raw interface needs can tell the two kinds apart.
+// libtorch's own CPU allocator hands out malloc's memory, so where a model's
+// weights and activations land, and with it how fast the model runs, follows
+// the process's history: on the test VM the same CNN ran steadily at 2.1 ms in
+// one process and 2.8 ms in the next (malloc's placement within pages), and
+// still 13% apart with every big tensor on a page boundary. Its convolution's
+// working set is about the size of the L2 cache, which is indexed by physical
+// address: through 4 KiB pages, which physical pages a process happened to
+// get decides how much of it spills. Steady, installed by
+// ltorch_steady_allocator, makes the placement the same in every process:
+// tensors of kBigBlock bytes or more are carved, page-aligned and lowest
+// address first, out of an arena of 2 MiB-aligned chunks on transparent huge
+// pages, where an address's offset in its 2 MiB page is its physical one. A
+// model asks for the same sizes in the same order on every run, so it gets
+// the same blocks back run after run, in every process. Freed ranges merge
+// with their neighbours in the chunk; past the arena's limit, or without
+// huge pages, big tensors still start on a page (from malloc). Smaller ones
+// come from malloc, 64-byte aligned as libtorch's.
+// Tensors of different guests share the arena, and TorchScript can return an
+// uninitialized tensor (torch.empty): a block is handed to one owner (the
+// session running the model, see Owner) with nothing of another in it. A
+// range freed by one owner is zeroed when another takes it; a malloc'd block
+// is zeroed when freed.
 constexpr size_t kPage = 4096;
 constexpr size_t kBigBlock = 16384;
 constexpr size_t kHeader = 64;
+constexpr size_t kHuge = 2u << 20;
+constexpr size_t kChunk = 16u << 20;
 
+// The owner of what is allocated now on this thread: a session's id while
+// the plugin runs its model, else kNoOwner. Owner sets it for a scope.
+constexpr int64_t kNoOwner = -1;
+constexpr int64_t kClean = -2; // a range never handed out: mmap's zeroes
+thread_local int64_t steady_owner = kNoOwner;
+
+class Owner {
+public:
+	explicit Owner(int64_t id) : saved_(steady_owner) { steady_owner = id; }
+	~Owner() { steady_owner = saved_; }
+	Owner(const Owner &) = delete;
+	Owner &operator=(const Owner &) = delete;
+
+private:
+	int64_t saved_;
+};
+
+// Before the data of a malloc'd block (small, or big past the arena).
 struct Header {
 	void *base; // what posix_memalign gave
-	size_t bytes; // 0 for a small block, else the page-rounded size
+	size_t bytes; // the data's size, zeroed at free
+};
+
+struct Range {
+	size_t bytes;
+	int64_t owner; // who last held it, or kClean
+};
+
+struct Arena {
+	std::map<uintptr_t, size_t> chunks; // start -> bytes, both kHuge multiples
+	std::map<uintptr_t, Range> free; // by address; merged within a chunk
+	std::unordered_map<uintptr_t, Range> live; // handed out, by start
+	size_t reserved = 0, used = 0, limit = 0;
 };
 
 std::mutex steady_lock;
-// Freed blocks by bytes, kept as what posix_memalign gave (a leak checker
-// sees a block it holds only through a pointer to its start). Never
-// destroyed: a tensor may be freed during or after exit's destructors.
-std::unordered_map<size_t, std::vector<void *>> &steady_free =
-	*new std::unordered_map<size_t, std::vector<void *>>;
-size_t steady_cached; // bytes in steady_free
-size_t steady_limit;
+// Never destroyed: a tensor may be freed during or after exit's destructors.
+Arena &arena = *new Arena;
+
+// The chunk holding address a, or chunks.end().
+std::map<uintptr_t, size_t>::iterator _chunk_of(uintptr_t a)
+{
+	auto it = arena.chunks.upper_bound(a);
+	if (it == arena.chunks.begin())
+		return arena.chunks.end();
+	--it;
+	return a - it->first < it->second ? it : arena.chunks.end();
+}
+
+// Gives [a, a + r.bytes) back to the free ranges, merged with a neighbour of
+// the same chunk and owner.
+void _arena_put(uintptr_t a, Range r)
+{
+	auto c = _chunk_of(a);
+	uintptr_t lo = c->first, hi = c->first + c->second;
+	auto next = arena.free.lower_bound(a);
+	if (next != arena.free.end() && next->first == a + r.bytes &&
+	    next->first < hi && next->second.owner == r.owner) {
+		r.bytes += next->second.bytes;
+		next = arena.free.erase(next);
+	}
+	if (next != arena.free.begin()) {
+		auto prev = std::prev(next);
+		if (prev->first >= lo && prev->first + prev->second.bytes == a &&
+		    prev->second.owner == r.owner) {
+			prev->second.bytes += r.bytes;
+			return;
+		}
+	}
+	arena.free.emplace(a, r);
+}
+
+// The lowest free range that holds bytes, split; 0 if none. Zeroed when
+// another owner held it last.
+uintptr_t _arena_take(size_t bytes)
+{
+	for (auto it = arena.free.begin(); it != arena.free.end(); ++it) {
+		if (it->second.bytes < bytes)
+			continue;
+		uintptr_t a = it->first;
+		Range r = it->second;
+		arena.free.erase(it);
+		if (r.bytes > bytes)
+			arena.free.emplace(a + bytes,
+					   Range{r.bytes - bytes, r.owner});
+		if (r.owner != kClean && r.owner != steady_owner)
+			memset((void *)a, 0, bytes);
+		arena.live.emplace(a, Range{bytes, steady_owner});
+		arena.used += bytes;
+		return a;
+	}
+	return 0;
+}
+
+// A new chunk for at least bytes, within the limit: 16 MiB, or what bytes
+// needs rounded to 2 MiB. False if past the limit or out of memory.
+bool _arena_grow(size_t bytes)
+{
+	size_t need = (bytes + kHuge - 1) & ~(kHuge - 1);
+	size_t n = need > kChunk ? need : kChunk;
+	if (arena.reserved + n > arena.limit)
+		n = need;
+	if (arena.reserved + n > arena.limit || arena.reserved + n < n)
+		return false;
+	void *m = mmap(nullptr, n + kHuge, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return false;
+	uintptr_t raw = (uintptr_t)m, a = (raw + kHuge - 1) & ~(kHuge - 1);
+	if (a > raw)
+		munmap(m, a - raw);
+	if (raw + kHuge > a)
+		munmap((void *)(a + n), raw + kHuge - a);
+	// Best effort: without transparent huge pages the blocks still start
+	// on pages, as malloc's fallback does.
+	madvise((void *)a, n, MADV_HUGEPAGE);
+	arena.chunks.emplace(a, n);
+	arena.reserved += n;
+	arena.free.emplace(a, Range{n, kClean});
+	return true;
+}
+
+// Unmaps chunks with nothing handed out while the arena is over its limit
+// (a free chunk may hold ranges of several owners).
+void _arena_trim()
+{
+	for (auto c = arena.chunks.begin();
+	     c != arena.chunks.end() && arena.reserved > arena.limit;) {
+		auto first = arena.free.lower_bound(c->first), f = first;
+		size_t bytes = 0;
+		for (; f != arena.free.end() && f->first < c->first + c->second;
+		     ++f)
+			bytes += f->second.bytes;
+		if (bytes != c->second) {
+			++c;
+			continue;
+		}
+		munmap((void *)c->first, c->second);
+		arena.free.erase(first, f);
+		arena.reserved -= c->second;
+		c = arena.chunks.erase(c);
+	}
+}
 
 void _steady_release(void *data)
 {
 	if (!data)
 		return;
-	Header *h = (Header *)((char *)data - kHeader);
-	if (h->bytes) {
+	{
 		std::lock_guard<std::mutex> g(steady_lock);
-		if (steady_cached + h->bytes <= steady_limit) {
-			steady_free[h->bytes].push_back(h->base);
-			steady_cached += h->bytes;
+		auto it = arena.live.find((uintptr_t)data);
+		if (it != arena.live.end()) {
+			Range r = it->second;
+			arena.live.erase(it);
+			arena.used -= r.bytes;
+			_arena_put((uintptr_t)data, r);
 			return;
 		}
 	}
+	Header *h = (Header *)((char *)data - kHeader);
+	memset(data, 0, h->bytes);
 	free(h->base);
 }
 
@@ -101,23 +249,20 @@ public:
 			throw std::bad_alloc();
 		void *base = nullptr;
 		char *data;
-		size_t bytes = 0;
 		if (n < kBigBlock) {
 			if (posix_memalign(&base, kHeader, kHeader + n))
 				throw std::bad_alloc();
 			data = (char *)base + kHeader;
 		} else {
-			bytes = (n + kPage - 1) & ~(kPage - 1);
+			size_t bytes = (n + kPage - 1) & ~(kPage - 1);
 			{
 				std::lock_guard<std::mutex> g(steady_lock);
-				auto it = steady_free.find(bytes);
-				if (it != steady_free.end() &&
-				    !it->second.empty()) {
-					char *d = (char *)it->second.back() + kPage;
-					it->second.pop_back();
-					steady_cached -= bytes;
-					return {d, d, &_steady_release, cpu};
-				}
+				uintptr_t a = _arena_take(bytes);
+				if (!a && _arena_grow(bytes))
+					a = _arena_take(bytes);
+				if (a)
+					return {(void *)a, (void *)a,
+						&_steady_release, cpu};
 			}
 			if (posix_memalign(&base, kPage, kPage + bytes))
 				throw std::bad_alloc();
@@ -125,7 +270,7 @@ public:
 		}
 		Header *h = (Header *)(data - kHeader);
 		h->base = base;
-		h->bytes = bytes;
+		h->bytes = n;
 		return {data, data, &_steady_release, cpu};
 	}
 	c10::DeleterFnPtr raw_deleter() const override
@@ -519,33 +664,24 @@ extern "C" int ltorch_set_threads(int n)
 	});
 }
 
-extern "C" void ltorch_steady_allocator(size_t cache_bytes)
+extern "C" void ltorch_steady_allocator(size_t arena_bytes)
 {
 	static std::once_flag once;
-	std::vector<void *> over; // freed outside the lock
 	{
 		std::lock_guard<std::mutex> g(steady_lock);
-		steady_limit = cache_bytes;
-		for (auto &kv : steady_free) {
-			while (steady_cached > steady_limit &&
-			       !kv.second.empty()) {
-				over.push_back(kv.second.back());
-				kv.second.pop_back();
-				steady_cached -= kv.first;
-			}
-		}
+		arena.limit = arena_bytes;
+		_arena_trim();
 	}
-	for (void *base : over)
-		free(base);
 	// Above libtorch's own (priority 0); the plugin is never unloaded
 	// (RTLD_NODELETE), so the deleter of a tensor that outlives it stays.
 	std::call_once(once, [] { c10::SetCPUAllocator(&steady, 1); });
 }
 
-extern "C" size_t ltorch_steady_cached(void)
+extern "C" void ltorch_steady_stats(size_t *reserved, size_t *used)
 {
 	std::lock_guard<std::mutex> g(steady_lock);
-	return steady_cached;
+	*reserved = arena.reserved;
+	*used = arena.used;
 }
 
 extern "C" int ltorch_threads(void)
@@ -558,6 +694,7 @@ extern "C" int ltorch_model_load(struct vaccel_session *sess,
 				 struct vaccel_resource *model)
 {
 	return _guard("model load", -EINVAL, [&] {
+		Owner own((int64_t)sess->id);
 		Model m;
 		return _module(sess, model, &m);
 	});
@@ -567,6 +704,7 @@ extern "C" int ltorch_model_in_place(struct vaccel_session *sess,
 				     struct vaccel_resource *model)
 {
 	return _guard("model load", -EINVAL, [&] {
+		Owner own((int64_t)sess->id);
 		Model m;
 		int r = _module(sess, model, &m);
 		return r ? r : (int)m.in_place;
@@ -590,6 +728,7 @@ extern "C" int ltorch_model_run(struct vaccel_session *sess,
 	for (int i = 0; i < nr_outputs; i++)
 		outputs[i] = nullptr;
 	int ret = _guard("model run", -EINVAL, [&] {
+		Owner own((int64_t)sess->id);
 		Model m;
 		int r = _module(sess, model, &m);
 		if (r)
@@ -667,6 +806,7 @@ extern "C" int ltorch_top1(struct vaccel_session *sess,
 			   int64_t ch, int64_t h, int64_t w, int64_t *top1)
 {
 	return _guard("classify", -EINVAL, [&] {
+		Owner own((int64_t)sess->id);
 		Model m;
 		int r = _module(sess, model, &m);
 		if (r)

@@ -16,15 +16,16 @@ extern "C" {
 int ltorch_set_threads(int n);
 int ltorch_threads(void);
 
-/* Make libtorch allocate every CPU tensor of 16 KiB or more on a page
- * boundary, and keep freed ones by size, up to cache_bytes in all, for the
- * next tensor of that size (process-wide, from the next allocation on). A
- * model then runs as fast in every process: with malloc's placement its
- * speed follows the heap's history (see libtorch.cc). A later call only
- * changes the limit, freeing what is kept beyond it. */
-void ltorch_steady_allocator(size_t cache_bytes);
-/* Bytes of freed blocks kept for reuse now. */
-size_t ltorch_steady_cached(void);
+/* Make libtorch allocate its CPU tensors through the plugin (process-wide,
+ * from the next allocation on): those of 16 KiB or more page-aligned, lowest
+ * address first, from an arena of up to arena_bytes on transparent huge
+ * pages (past it from malloc, page-aligned), so that a model runs as fast in
+ * every process (see libtorch.cc); smaller ones from malloc. Memory another
+ * session's model held is zeroed before a model run, load or classify gets
+ * it. A later call only changes the limit, unmapping free chunks beyond it. */
+void ltorch_steady_allocator(size_t arena_bytes);
+/* Bytes the arena has mapped, and of those handed out now. */
+void ltorch_steady_stats(size_t *reserved, size_t *used);
 
 /* Load model's TorchScript into the cache of (sess, model), if not yet.
  * -ENOENT: file missing; -EINVAL: not a TorchScript archive; -ENOMEM. */

@@ -3,8 +3,8 @@
 // IMAGE_CLASSIFY on libtorch (libtorch.cc, behind a C boundary).
 // Environment: VACCEL_TORCH_THREADS=N sets libtorch's intra-op threads at
 // init; VACCEL_TORCH_LABELS names the labels file of IMAGE_CLASSIFY (one
-// label per line, line i for class i); VACCEL_TORCH_CACHE_MB=N bounds the
-// freed tensor memory kept for reuse (default 64; see
+// label per line, line i for class i); VACCEL_TORCH_ARENA_MB=N bounds the
+// huge-page arena of big tensors (default 256; see
 // ltorch_steady_allocator).
 // Models are cached per (session, resource) and dropped when the resource
 // is unregistered or the session released.
@@ -145,13 +145,13 @@ static int torch_init(void)
 			return VACCEL_EINVAL;
 		}
 	}
-	long mb = 64;
-	const char *c = getenv("VACCEL_TORCH_CACHE_MB");
+	long mb = 256;
+	const char *c = getenv("VACCEL_TORCH_ARENA_MB");
 	if (c && *c) {
 		char *end;
 		mb = strtol(c, &end, 10);
 		if (*end || mb < 0 || mb > 1L << 20) {
-			vaccel_error("[torch] VACCEL_TORCH_CACHE_MB=%s: expected "
+			vaccel_error("[torch] VACCEL_TORCH_ARENA_MB=%s: expected "
 				     "a size in MiB from 0 to 1048576",
 				     c);
 			return VACCEL_EINVAL;
@@ -159,7 +159,7 @@ static int torch_init(void)
 	}
 	ltorch_steady_allocator((size_t)mb << 20);
 	vaccel_debug("[torch] libtorch with %d intra-op thread(s), up to "
-		     "%ld MiB of freed tensors kept for reuse",
+		     "%ld MiB of huge-page arena for big tensors",
 		     ltorch_threads(), mb);
 	return vaccel_plugin_register_ops(torch_ops, sizeof(torch_ops) /
 							     sizeof(torch_ops[0]));
