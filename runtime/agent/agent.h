@@ -128,6 +128,7 @@ struct work_item {
 	struct guest *g;
 	uint32_t q;             /* queue pair its completion goes to */
 	uint64_t kind;          /* what it runs, for its expected time: see serve.c */
+	int solo;               /* held for an inline run only because its guest is alone */
 };
 
 #define WORK_KINDS 8 /* a guest's kinds of long op whose times are remembered */
@@ -145,6 +146,9 @@ struct work_q {
 	 * guest's next 16 << strikes long ops go to the workers (inline_bar); strikes fade
 	 * one per 256 inline runs that kept within it. */
 	uint32_t inline_bar, inline_strikes, inline_good;
+	/* Solo runs (poller.c) stop for its next SOLO_BAR ops when requests of its own came
+	 * during one: a guest with ops in parallel gets the workers' parallelism back. */
+	uint32_t solo_bar;
 	/* The time of each kind of op it ran lately (moving average; the oldest entry
 	 * makes room): only a kind known to be short may run inline. */
 	struct {
@@ -218,7 +222,7 @@ struct poller {
 	struct guest *add, *remove;
 	int news;              /* the lists changed: the poller looks (and locks) only then */
 	int stop;
-	uint32_t nr_guests;    /* for placement, under lock */
+	uint32_t nr_guests;    /* for placement, under lock; read atomically by the poller's threads */
 	struct guest *guests;  /* owned by the poller thread */
 	struct guest *active;  /* guests a pass looks at (anext); the others are parked */
 	uint32_t nr_parked;
@@ -240,13 +244,15 @@ struct poller {
 	uint64_t tick_ns;      /* the watchdog's period */
 	struct work_item *held_head, *held_tail;
 	int lend_tfd;          /* timerfd of the watchdog's ticks */
-	uint64_t lend;         /* runs lent so far << 8 | (1 + the runner's index, or 0) */
+	uint64_t lend;         /* runs lent so far << 8 | LEND_SOLO | (1 + the runner's index, or 0) */
+	uint64_t lend_shared;  /* runs lent so far that were not solo */
+	int company_fd;        /* eventfd: wakes the watchdog at news (hand-overs, stat, stop) */
 	uint64_t lend_t0;      /* when the run lent now started (ns) */
 	int tick_on;           /* the ticks run */
 	int standby_ready;     /* the watchdog waits on lend_tfd */
 	int inline_off;        /* set once: a demoted thread could not get its priority back */
 	pthread_mutex_t lend_lock; /* a take-over and the demotion that goes with it, as one */
-	uint64_t inline_runs, takeovers;
+	uint64_t inline_runs, takeovers, solo_runs;
 	double tsc_per_us;     /* measured once, at start */
 	struct agent_ratelimit rl; /* lines about guests leaving */
 	/* Worker results for this poller's guests: appended by workers under work.c's lock,
@@ -323,8 +329,11 @@ int work_submit(struct work_item *w);
 struct work_item *work_take_held(struct poller *p);
 void work_release_held(struct poller *p);
 /* w ran inline for dt ns: accounted as a worker's op, its result handed to p (work_drain);
- * ring: p's role moved to another thread meanwhile, which may sleep. */
-void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int ring);
+ * ring: p's role moved to another thread meanwhile, which may sleep. solo: it ran as a
+ * solo run (poller.c) and was not taken over: however long, no strike. */
+void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int ring, int solo);
+/* Poller: requests of g came in during a solo run of g's: no solo runs for a while. */
+void work_solo_overlap(struct guest *g);
 /* Poller: completes the results that came back. Returns how many. */
 uint32_t work_drain(struct poller *p);
 /* Poller, stopping: waits for and completes every call of its guests still out. */

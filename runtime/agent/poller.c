@@ -23,6 +23,17 @@
  * guest (work.c): its next 16 << strikes long ops go to the workers. Changing the
  * threads' priorities needs CAP_SYS_NICE (or RLIMIT_NICE >= 20): without it, inline runs
  * stay off.
+ *
+ * Solo runs. A guest alone on its poller stalls no one: work_submit holds its long ops
+ * whatever their length (once one of the kind has run) and strikes or not, and the poller
+ * runs them lent without ticks (a tick every 2N us cost a 2 ms run about what the
+ * hand-over to a worker did). What
+ * would change that is news: a guest handed over, a stat request, a removal, a stop. Each
+ * rings company_fd, on which the watchdog also waits: it starts the ticks, and from then
+ * on the run is watched like any other (taken over once it has lasted a tick). A solo run
+ * is no strike unless it was taken over. Requests of the guest's own that came during a
+ * solo run waited for it, where the workers would have run them in parallel: then its
+ * next 256 ops run the usual way (work.c, solo_bar).
  */
 #include <errno.h>
 #include <poll.h>
@@ -52,6 +63,8 @@
 #define BELL_SIGNAL (SIGRTMIN + 3)
 #define INLINE_TICKS 2        /* the inline runs' watchdog ticks every 2 x --inline-us */
 #define WATCH_NICE_BOOST 10   /* the watchdog's nice value, below the poller's */
+#define LEND_SOLO 0x80ull     /* in p->lend: the run lent is a solo run */
+#define LEND_RUNNER 0x7full   /* in p->lend: 1 + the runner's index, 0 when none */
 
 static double tsc_rate;
 static pthread_once_t tsc_once = PTHREAD_ONCE_INIT;
@@ -349,9 +362,10 @@ static char *_stat_text(struct poller *p)
 		(unsigned long long)p->gone_requests, (unsigned long long)p->gone_errors);
 	fprintf(f, "  parked_guests %u parks %llu unparks %llu\n", p->nr_parked,
 		(unsigned long long)p->parks, (unsigned long long)p->unparks);
-	fprintf(f, "  inline %s inline_runs %llu takeovers %llu\n",
+	fprintf(f, "  inline %s inline_runs %llu solo_runs %llu takeovers %llu\n",
 		!p->inline_ns ? "off" : __atomic_load_n(&p->inline_off, __ATOMIC_ACQUIRE) ? "stopped" : "on",
-		(unsigned long long)p->inline_runs, (unsigned long long)p->takeovers);
+		(unsigned long long)p->inline_runs, (unsigned long long)p->solo_runs,
+		(unsigned long long)p->takeovers);
 	for (struct guest *g = p->guests; g; g = g->next) {
 		uint64_t refused = 0;
 
@@ -433,7 +447,7 @@ static void _apply_handovers(struct poller *p)
 	 * a guest over, so hnext is read only here. Links the poller owns (next, dnext) carry
 	 * the guests from there on. */
 	pthread_mutex_lock(&p->lock);
-	__atomic_store_n(&p->news, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->news, 0, __ATOMIC_SEQ_CST);
 	for (struct guest *g = p->add; g; g = g->hnext)
 		_take_guest(p, g);
 	for (struct guest *g = p->remove; g; g = g->hnext) {
@@ -453,9 +467,7 @@ static void _apply_handovers(struct poller *p)
 			}
 		}
 		poller_retire(p, g);
-		pthread_mutex_lock(&p->lock);
-		p->nr_guests--;
-		pthread_mutex_unlock(&p->lock);
+		__atomic_sub_fetch(&p->nr_guests, 1, __ATOMIC_SEQ_CST);
 	}
 	/* A stat request: answered after the hand-overs so the guest list is current. */
 	pthread_mutex_lock(&p->lock);
@@ -647,6 +659,22 @@ static void _poke_standby(struct poller *p)
 	timerfd_settime(p->lend_tfd, 0, &its, NULL);
 }
 
+/* Someone besides a lone guest may be waiting for the poller: another guest, or news. */
+static int _company(struct poller *p)
+{
+	return __atomic_load_n(&p->nr_guests, __ATOMIC_SEQ_CST) > 1 ||
+	       __atomic_load_n(&p->news, __ATOMIC_SEQ_CST);
+}
+
+/* Wakes the watchdog for news (see Solo runs at the top). Non-blocking: cannot block. */
+static void _poke_company(struct poller *p)
+{
+	uint64_t one = 1;
+
+	if (p->company_fd >= 0 && write(p->company_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		agent_log("poller %d: cannot wake its watchdog: %s\n", p->idx, strerror(errno));
+}
+
 enum { LOOP_STOPPED, LOOP_TAKEN };
 
 /*
@@ -657,16 +685,21 @@ enum { LOOP_STOPPED, LOOP_TAKEN };
 static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *w)
 {
 	uint64_t seq = (__atomic_load_n(&p->lend, __ATOMIC_RELAXED) >> 8) + 1;
-	uint64_t mine = seq << 8 | (uint64_t)(me->i + 1);
+	int solo = w->solo;
+	uint64_t mine = seq << 8 | (solo ? LEND_SOLO : 0) | (uint64_t)(me->i + 1);
 
-	/* The watchdog runs while runs are lent (_standby stops it when there are none).
-	 * Both sides store, then load the other's word (seq_cst): one of them sees the other,
-	 * so a run is never lent with the watchdog stopped. The store also releases the
-	 * poller's state to a thread that takes over. */
+	/* The watchdog ticks while shared runs are lent (_standby stops the ticks when there
+	 * are none). Both sides store, then load the other's word (seq_cst): one of them sees
+	 * the other, so a shared run is never lent with the ticks stopped. A solo run needs
+	 * them too when company came meanwhile: the poke that came with it, or this check
+	 * after the store, starts them. The store also releases the poller's state to a
+	 * thread that takes over. */
 	uint64_t t0 = _now_ns();
 	__atomic_store_n(&p->lend_t0, t0, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->lend, mine, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&p->tick_on, __ATOMIC_SEQ_CST)) {
+	if (!solo)
+		__atomic_add_fetch(&p->lend_shared, 1, __ATOMIC_SEQ_CST);
+	if ((!solo || _company(p)) && !__atomic_load_n(&p->tick_on, __ATOMIC_SEQ_CST)) {
 		__atomic_store_n(&p->tick_on, 1, __ATOMIC_SEQ_CST);
 		_tick_set(p, p->tick_ns);
 	}
@@ -678,14 +711,19 @@ static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *
 		 * we slept does not: poller_complete unparks it). */
 		w->g->last_work = __rdtsc();
 		p->inline_runs++;
-		work_ran_inline(p, w, dt, 0);
+		p->solo_runs += (uint64_t)solo;
+		/* Alone, so what is ready now came during the run: its other threads (or an
+		 * async batch) waited for it, where workers would have run them meanwhile. */
+		if (solo && !_none_ready(p))
+			work_solo_overlap(w->g);
+		work_ran_inline(p, w, dt, 0, solo);
 		return LOOP_STOPPED;
 	}
 	/* Taken over: the taker demotes us under lend_lock; wait for that before anything
 	 * else, so that our own restore comes after it. */
 	pthread_mutex_lock(&p->lend_lock);
 	pthread_mutex_unlock(&p->lend_lock);
-	work_ran_inline(p, w, dt, 1);
+	work_ran_inline(p, w, dt, 1, 0);
 	int e = _restore(me);
 	if (e && !__atomic_exchange_n(&p->inline_off, 1, __ATOMIC_ACQ_REL))
 		agent_log("poller %d: a thread demoted for a long inline run cannot get its priority "
@@ -696,14 +734,16 @@ static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *
 
 /*
  * The thread not holding the role: the watchdog of inline runs. It wakes every tick_ns
- * while runs are lent, and takes over a run that has lasted tick_ns or more (its start
- * is p->lend_t0; the CAS on the whole lend word, sequence and runner, makes sure it is
- * that run). With no run lent since the last tick, the ticks stop until the next run.
- * 1 when this thread now holds the role; 0 when stopping (or inline runs stopped).
+ * while shared runs are lent, or a solo run with company, and takes over a run that has
+ * lasted tick_ns or more (its start is p->lend_t0; the CAS on the whole lend word,
+ * sequence and runner, makes sure it is that run). With no shared run lent since the last
+ * tick, and no run now that needs watching, the ticks stop until the next shared run or
+ * news. 1 when this thread now holds the role; 0 when stopping (or inline runs stopped).
  */
 static int _standby(struct poller *p, struct poller_thr *me)
 {
 	uint64_t last = 0;
+	struct pollfd pf[2] = {{.fd = p->lend_tfd, .events = POLLIN}, {.fd = p->company_fd, .events = POLLIN}};
 
 	if (_watch(me) && !__atomic_exchange_n(&p->inline_off, 1, __ATOMIC_ACQ_REL))
 		agent_log("poller %d: the watchdog cannot raise its priority: inline runs stop\n", p->idx);
@@ -713,44 +753,59 @@ static int _standby(struct poller *p, struct poller_thr *me)
 		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) || __atomic_load_n(&p->inline_off, __ATOMIC_ACQUIRE))
 			return 0;
 		__atomic_store_n(&p->standby_ready, 1, __ATOMIC_RELEASE);
-		if (read(p->lend_tfd, &n, sizeof(n)) < 0) {
-			if (errno == EINTR)
-				continue; /* a signal, not a tick */
-			agent_log("poller %d: reading its inline-run timer: %s; inline runs stop\n", p->idx,
-				  strerror(errno));
+		int got = poll(pf, 2, -1);
+		if (got < 0 && errno == EINTR)
+			continue; /* a signal, not a tick */
+		if (got < 0 || (pf[0].revents & POLLIN && read(p->lend_tfd, &n, sizeof(n)) < 0)) {
+			agent_log("poller %d: waiting for its inline-run timer: %s; inline runs stop\n",
+				  p->idx, strerror(errno));
 			__atomic_store_n(&p->standby_ready, 0, __ATOMIC_RELEASE);
 			__atomic_store_n(&p->inline_off, 1, __ATOMIC_RELEASE);
 			return 0;
 		}
+		int news = 0;
+		if (pf[1].revents & POLLIN) {
+			/* News: a solo run lent now needs watching (a later one sees the company
+			 * itself, see _run_lent). Non-blocking: a drained count is EAGAIN. */
+			news = read(p->company_fd, &n, sizeof(n)) > 0;
+			if (news && !__atomic_load_n(&p->tick_on, __ATOMIC_SEQ_CST)) {
+				__atomic_store_n(&p->tick_on, 1, __ATOMIC_SEQ_CST);
+				_tick_set(p, p->tick_ns);
+			}
+		}
 		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 			return 0;
 		uint64_t v = __atomic_load_n(&p->lend, __ATOMIC_ACQUIRE);
-		if (!(v & 0xff)) {
-			if (v != last) {
-				last = v; /* runs since the last tick */
+		uint64_t shared = __atomic_load_n(&p->lend_shared, __ATOMIC_SEQ_CST);
+		if (!(v & LEND_RUNNER) || ((v & LEND_SOLO) && !_company(p))) {
+			if (shared != last || news) {
+				last = shared; /* shared runs since the last tick, or news */
 				continue;
 			}
-			/* None: stop ticking, then look again (see _run_lent). */
+			/* Nothing to watch: stop ticking, then look again (see _run_lent). */
 			__atomic_store_n(&p->tick_on, 0, __ATOMIC_SEQ_CST);
 			_tick_set(p, 0);
-			if (__atomic_load_n(&p->lend, __ATOMIC_SEQ_CST) != v) {
+			uint64_t now_v = __atomic_load_n(&p->lend, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&p->lend_shared, __ATOMIC_SEQ_CST) != shared ||
+			    ((now_v & LEND_RUNNER) && _company(p))) {
 				__atomic_store_n(&p->tick_on, 1, __ATOMIC_SEQ_CST);
 				_tick_set(p, p->tick_ns);
 			}
 			continue;
 		}
-		last = v;
+		last = shared;
 		/* Acquire on lend: t0 is this run's, or a later one's (then the CAS fails). */
 		if (_now_ns() - __atomic_load_n(&p->lend_t0, __ATOMIC_RELAXED) < p->tick_ns)
 			continue;
 		pthread_mutex_lock(&p->lend_lock);
-		if (__atomic_compare_exchange_n(&p->lend, &v, v & ~0xffull, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (__atomic_compare_exchange_n(&p->lend, &v, v & ~(LEND_SOLO | LEND_RUNNER), 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
 			/* Until our thread waits here again (the runner, once done), nothing runs
 			 * inline: no one would be there to take over, nor ticks to wake anyone. */
 			__atomic_store_n(&p->standby_ready, 0, __ATOMIC_RELEASE);
 			__atomic_store_n(&p->tick_on, 0, __ATOMIC_SEQ_CST);
 			_tick_set(p, 0);
-			int e = _demote(p, &p->thr[(v & 0xff) - 1]);
+			int e = _demote(p, &p->thr[(v & LEND_RUNNER) - 1]);
 			if (e)
 				agent_log("poller %d: cannot demote a long inline run: %s\n", p->idx, strerror(e));
 			p->takeovers++;
@@ -940,7 +995,7 @@ static void *_poller_main(void *arg)
 /* Called with p->lock held after changing the hand-over lists or stop. */
 static void _handover_posted(struct poller *p)
 {
-	__atomic_store_n(&p->news, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->news, 1, __ATOMIC_SEQ_CST); /* seq_cst: see _run_lent */
 }
 
 /* The poller's own eventfd: non-blocking and never handed to a guest, so this cannot block. */
@@ -973,8 +1028,11 @@ int poller_init(struct poller *p, const struct agent_opts *o, int idx, int cpu, 
 		return ret;
 	}
 	p->lend_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (p->lend_tfd < 0) {
+	p->company_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->lend_tfd < 0 || p->company_fd < 0) {
 		ret = -errno;
+		if (p->lend_tfd >= 0)
+			close(p->lend_tfd);
 		close(p->ctl);
 		close(p->ep);
 		return ret;
@@ -990,6 +1048,7 @@ void poller_fini(struct poller *p)
 	close(p->ctl);
 	close(p->ep);
 	close(p->lend_tfd);
+	close(p->company_fd);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->lend_lock);
 	free(p->stat_text);
@@ -1035,6 +1094,7 @@ void poller_stat_ask(struct poller *p)
 	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
 	_ring_ctl(p);
+	_poke_company(p);
 }
 
 char *poller_stat_take(struct poller *p)
@@ -1052,10 +1112,11 @@ void poller_add(struct poller *p, struct guest *g)
 	pthread_mutex_lock(&p->lock);
 	g->hnext = p->add;
 	p->add = g;
-	p->nr_guests++;
+	__atomic_add_fetch(&p->nr_guests, 1, __ATOMIC_SEQ_CST);
 	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
 	_ring_ctl(p);
+	_poke_company(p);
 }
 
 void poller_remove(struct poller *p, struct guest *g)
@@ -1065,7 +1126,7 @@ void poller_remove(struct poller *p, struct guest *g)
 	for (struct guest **pp = &p->add; *pp; pp = &(*pp)->hnext) {
 		if (*pp == g) {
 			*pp = g->hnext;
-			p->nr_guests--;
+			__atomic_sub_fetch(&p->nr_guests, 1, __ATOMIC_SEQ_CST);
 			pthread_mutex_unlock(&p->lock);
 			guest_destroy(g);
 			return;
@@ -1076,6 +1137,7 @@ void poller_remove(struct poller *p, struct guest *g)
 	_handover_posted(p);
 	pthread_mutex_unlock(&p->lock);
 	_ring_ctl(p);
+	_poke_company(p);
 }
 
 void poller_stop(struct poller *p)

@@ -40,6 +40,7 @@
 #include "runtime/agent/agent.h"
 
 #define EST_FIRST_NS 1000000ull /* expected time of a guest's first op: 1 ms */
+#define SOLO_BAR 256            /* ops without solo runs after one overlapped (agent.h) */
 
 /*
  * Which worker takes a call: the one that ran the last (its caches and its malloc arena
@@ -306,10 +307,18 @@ int work_submit(struct work_item *w)
 	if (!q->est_ns)
 		q->est_ns = EST_FIRST_NS;
 	/* An op of a kind this guest ran lately in --inline-us or less may run on its
-	 * poller (poller.c, inline runs): held back until the pass ends. The first of a
-	 * kind goes to a worker. */
-	uint64_t kest = p->inline_ns && !q->inline_bar ? _kind_est(q, w->kind) : 0;
-	if (kest && kest <= p->inline_ns && __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE)) {
+	 * poller (poller.c, inline runs): held back until the pass ends. So may any op of
+	 * a guest alone on its poller (a solo run: it stalls no one). The first of a kind
+	 * goes to a worker. */
+	int alone = p->inline_ns && !q->solo_bar &&
+		    __atomic_load_n(&p->nr_guests, __ATOMIC_RELAXED) == 1;
+	if (q->solo_bar)
+		q->solo_bar--;
+	uint64_t kest = p->inline_ns && (alone || !q->inline_bar) ? _kind_est(q, w->kind) : 0;
+	w->solo = 0;
+	if (kest && (alone || kest <= p->inline_ns) &&
+	    __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE)) {
+		w->solo = alone;
 		w->next = NULL;
 		if (p->held_tail)
 			p->held_tail->next = w;
@@ -358,7 +367,7 @@ void work_release_held(struct poller *p)
 	pthread_mutex_unlock(&W.lock);
 }
 
-void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int ring)
+void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int ring, int solo)
 {
 	struct work_q *q = &w->g->wq;
 
@@ -371,7 +380,9 @@ void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int rin
 	W.inline_ops++;
 	/* A run that outlasted --inline-us, taken over or not, held the guest's neighbours
 	 * that long: the guest's next ops go to the workers, more of them each time. */
-	if (dt > p->inline_ns) {
+	if (solo) {
+		/* Stalled no one (or was taken over: then ring is set and solo is not). */
+	} else if (dt > p->inline_ns) {
 		if (q->inline_strikes < 10)
 			q->inline_strikes++;
 		q->inline_bar = 16u << q->inline_strikes;
@@ -387,6 +398,13 @@ void work_ran_inline(struct poller *p, struct work_item *w, uint64_t dt, int rin
 		_ring(p);
 		__atomic_fetch_sub(&p->work_ringing, 1, __ATOMIC_RELEASE);
 	}
+}
+
+void work_solo_overlap(struct guest *g)
+{
+	pthread_mutex_lock(&W.lock);
+	g->wq.solo_bar = SOLO_BAR;
+	pthread_mutex_unlock(&W.lock);
 }
 
 uint32_t work_take_budget(struct guest *g, uint32_t q, uint32_t want)

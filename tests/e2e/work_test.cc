@@ -76,12 +76,14 @@ class Work : public testing::Test {
 		if (Stat().find("inline on ") == std::string::npos)
 			GTEST_SKIP() << "inline runs are off here (no CAP_SYS_NICE?)\n" << Stat();
 	}
-	uint64_t InlineRuns()
+	// The number after key (e.g. "inline_runs ") in the stat text, 0 if missing.
+	uint64_t StatCount(const std::string &key)
 	{
 		std::string st = Stat();
-		size_t at = st.find("inline_runs ");
-		return at == std::string::npos ? 0 : std::stoull(st.substr(at + 12));
+		size_t at = st.find(key);
+		return at == std::string::npos ? 0 : std::stoull(st.substr(at + key.size()));
 	}
+	uint64_t InlineRuns() { return StatCount("inline_runs "); }
 	// SIGTERM while guest a's op blocks: the agent waits for the op, completes it to a
 	// (which prints it to out) and exits 0.
 	void TermWhileBlocked(e2e::BlockedOp &op, pid_t a, const std::string &out)
@@ -241,8 +243,9 @@ TEST_F(Work, OpsBeyondTheCapGetEagain)
 const char *const kInlineUs = "50000";
 
 // 50 quick calls first: the guest's ops are expected short, so its blocking op runs on the
-// poller itself. The watchdog takes the poller's role over, and another guest connects and
-// is served while that op still blocks.
+// poller itself (a solo run: the guest is alone). Another guest connects: the watchdog,
+// woken by the news, takes the poller's role over, and the newcomer is served while that
+// op still blocks.
 TEST_F(Work, InlineRunThatBlocksIsTakenOver)
 {
 	StartAgent({"--inline-us", kInlineUs});
@@ -270,6 +273,23 @@ TEST_F(Work, InlineRunThatBlocksIsTakenOver)
 	EXPECT_EQ(e2e::Wait(c, 60), 0) << e2e::ReadFile(out2) << agent_->Log();
 	EXPECT_GT(InlineRuns(), before + 10) << Stat();
 	vaccel_session_release(&s_);
+	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
+}
+
+// A guest alone on its poller stalls no one: after the first op of a kind (a worker's),
+// its ops run on the poller itself whatever their length, unwatched (solo runs: no
+// hand-over to a worker and back, no watchdog ticks).
+TEST_F(Work, ALoneGuestsOpsRunOnThePoller)
+{
+	StartAgent();
+	SkipUnlessInline();
+	e2e::BlockedOp op(e2e::TmpPath("solo"));
+	std::string out = e2e::TmpPath("solo-a.log");
+	pid_t a = e2e::Spawn({e2e::Runfile("WORK_GUEST"), lib_, op.path(), "0", "50"}, GuestEnv(), out);
+	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
+	// All but the first, unless the watchdog was not yet waiting (a busy machine).
+	EXPECT_GE(StatCount("solo_runs "), 25u) << Stat();
+	EXPECT_EQ(StatCount("takeovers "), 0u) << Stat();
 	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
 }
 
