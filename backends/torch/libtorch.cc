@@ -66,8 +66,9 @@ std::map<std::pair<int64_t, int64_t>, Model> cache;
 // Tensors of different guests share the arena, and TorchScript can return an
 // uninitialized tensor (torch.empty): a block is handed to one owner (the
 // session running the model, see Owner) with nothing of another in it. A
-// range freed by one owner is zeroed when another takes it; a malloc'd block
-// is zeroed when freed.
+// range last held by another owner, or by a thread of no session's
+// (libtorch's own threads, sgemm), is zeroed when taken; a malloc'd block
+// is zeroed when handed out.
 constexpr size_t kPage = 4096;
 constexpr size_t kBigBlock = 16384;
 constexpr size_t kHeader = 64;
@@ -94,7 +95,6 @@ private:
 // Before the data of a malloc'd block (small, or big past the arena).
 struct Header {
 	void *base; // what posix_memalign gave
-	size_t bytes; // the data's size, zeroed at free
 };
 
 struct Range {
@@ -123,49 +123,73 @@ std::map<uintptr_t, size_t>::iterator _chunk_of(uintptr_t a)
 	return a - it->first < it->second ? it : arena.chunks.end();
 }
 
-// Gives [a, a + r.bytes) back to the free ranges, merged with a neighbour of
-// the same chunk and owner.
+// Whether memory last held by prev must be zeroed before now gets it: not
+// mmap's zeroes, and not a session's own; kNoOwner is anyone.
+bool _must_zero(int64_t prev, int64_t now)
+{
+	return prev != kClean && (prev != now || now == kNoOwner);
+}
+
+// The owner of two neighbouring free ranges merged, or false if they stay
+// apart (a clean range joins any other).
+bool _merged_owner(int64_t x, int64_t y, int64_t *out)
+{
+	if (x != y && x != kClean && y != kClean)
+		return false;
+	*out = x == kClean ? y : x;
+	return true;
+}
+
+// Gives [a, a + r.bytes) back to the free ranges, merged with neighbours of
+// the same chunk. May throw std::bad_alloc (a map node).
 void _arena_put(uintptr_t a, Range r)
 {
 	auto c = _chunk_of(a);
 	uintptr_t lo = c->first, hi = c->first + c->second;
 	auto next = arena.free.lower_bound(a);
+	int64_t o;
 	if (next != arena.free.end() && next->first == a + r.bytes &&
-	    next->first < hi && next->second.owner == r.owner) {
+	    next->first < hi && _merged_owner(r.owner, next->second.owner, &o)) {
 		r.bytes += next->second.bytes;
+		r.owner = o;
 		next = arena.free.erase(next);
 	}
 	if (next != arena.free.begin()) {
 		auto prev = std::prev(next);
 		if (prev->first >= lo && prev->first + prev->second.bytes == a &&
-		    prev->second.owner == r.owner) {
+		    _merged_owner(r.owner, prev->second.owner, &o)) {
 			prev->second.bytes += r.bytes;
+			prev->second.owner = o;
 			return;
 		}
 	}
 	arena.free.emplace(a, r);
 }
 
-// The lowest free range that holds bytes, split; 0 if none. Zeroed when
-// another owner held it last.
-uintptr_t _arena_take(size_t bytes)
+// Hands out the lowest free range that holds bytes (split), or 0 if none;
+// *zero set when the caller must zero it first (outside the lock). May
+// throw std::bad_alloc, the arena unchanged.
+uintptr_t _arena_take(size_t bytes, bool *zero)
 {
-	for (auto it = arena.free.begin(); it != arena.free.end(); ++it) {
-		if (it->second.bytes < bytes)
-			continue;
-		uintptr_t a = it->first;
-		Range r = it->second;
-		arena.free.erase(it);
-		if (r.bytes > bytes)
-			arena.free.emplace(a + bytes,
-					   Range{r.bytes - bytes, r.owner});
-		if (r.owner != kClean && r.owner != steady_owner)
-			memset((void *)a, 0, bytes);
-		arena.live.emplace(a, Range{bytes, steady_owner});
-		arena.used += bytes;
-		return a;
+	auto it = arena.free.begin();
+	while (it != arena.free.end() && it->second.bytes < bytes)
+		++it;
+	if (it == arena.free.end())
+		return 0;
+	uintptr_t a = it->first;
+	Range r = it->second;
+	arena.live.emplace(a, Range{ bytes, steady_owner }); // may throw
+	// The rest stays free: the same map node, re-keyed (nothing to
+	// allocate, so nothing to fail).
+	auto node = arena.free.extract(it);
+	if (r.bytes > bytes) {
+		node.key() = a + bytes;
+		node.mapped().bytes = r.bytes - bytes;
+		arena.free.insert(std::move(node));
 	}
-	return 0;
+	arena.used += bytes;
+	*zero = _must_zero(r.owner, steady_owner);
+	return a;
 }
 
 // A new chunk for at least bytes, within the limit: 16 MiB, or what bytes
@@ -187,12 +211,22 @@ bool _arena_grow(size_t bytes)
 		munmap(m, a - raw);
 	if (raw + kHuge > a)
 		munmap((void *)(a + n), raw + kHuge - a);
+	try {
+		auto c = arena.chunks.emplace(a, n).first;
+		try {
+			arena.free.emplace(a, Range{ n, kClean });
+		} catch (...) {
+			arena.chunks.erase(c);
+			throw;
+		}
+	} catch (const std::bad_alloc &) {
+		munmap((void *)a, n);
+		return false;
+	}
 	// Best effort: without transparent huge pages the blocks still start
 	// on pages, as malloc's fallback does.
 	madvise((void *)a, n, MADV_HUGEPAGE);
-	arena.chunks.emplace(a, n);
 	arena.reserved += n;
-	arena.free.emplace(a, Range{n, kClean});
 	return true;
 }
 
@@ -218,7 +252,8 @@ void _arena_trim()
 	}
 }
 
-void _steady_release(void *data)
+// libtorch's deleter: runs in destructors, so it must not throw.
+void _steady_release(void *data) noexcept
 {
 	if (!data)
 		return;
@@ -229,13 +264,16 @@ void _steady_release(void *data)
 			Range r = it->second;
 			arena.live.erase(it);
 			arena.used -= r.bytes;
-			_arena_put((uintptr_t)data, r);
+			try {
+				_arena_put((uintptr_t)data, r);
+			} catch (const std::bad_alloc &) {
+				// No memory for a map node: the range is lost
+				// to the arena (never handed out again).
+			}
 			return;
 		}
 	}
-	Header *h = (Header *)((char *)data - kHeader);
-	memset(data, 0, h->bytes);
-	free(h->base);
+	free(((Header *)((char *)data - kHeader))->base);
 }
 
 class Steady final : public c10::Allocator {
@@ -244,7 +282,7 @@ public:
 	{
 		c10::Device cpu(c10::DeviceType::CPU);
 		if (n == 0)
-			return {nullptr, nullptr, &_steady_release, cpu};
+			return { nullptr, nullptr, &_steady_release, cpu };
 		if (n > SIZE_MAX / 2)
 			throw std::bad_alloc();
 		void *base = nullptr;
@@ -255,23 +293,29 @@ public:
 			data = (char *)base + kHeader;
 		} else {
 			size_t bytes = (n + kPage - 1) & ~(kPage - 1);
+			uintptr_t a = 0;
+			bool zero = false;
 			{
 				std::lock_guard<std::mutex> g(steady_lock);
-				uintptr_t a = _arena_take(bytes);
+				a = _arena_take(bytes, &zero);
 				if (!a && _arena_grow(bytes))
-					a = _arena_take(bytes);
-				if (a)
-					return {(void *)a, (void *)a,
-						&_steady_release, cpu};
+					a = _arena_take(bytes, &zero);
+			}
+			if (a) {
+				if (zero)
+					memset((void *)a, 0, bytes);
+				return { (void *)a, (void *)a,
+					 &_steady_release, cpu };
 			}
 			if (posix_memalign(&base, kPage, kPage + bytes))
 				throw std::bad_alloc();
 			data = (char *)base + kPage;
 		}
-		Header *h = (Header *)(data - kHeader);
-		h->base = base;
-		h->bytes = n;
-		return {data, data, &_steady_release, cpu};
+		// malloc's memory may have held anything of anyone's (another
+		// session's tensor, the plugin's copy of an output).
+		memset(data, 0, n);
+		((Header *)(data - kHeader))->base = base;
+		return { data, data, &_steady_release, cpu };
 	}
 	c10::DeleterFnPtr raw_deleter() const override
 	{

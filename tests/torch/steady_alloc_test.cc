@@ -4,7 +4,7 @@
 // first, from an arena of 2 MiB-aligned chunks within its limit, freed
 // neighbours merge, past the limit they still start on a page; small
 // tensors keep libtorch's 64-byte alignment; and memory one session's model
-// run left is zeroed before another session's model gets it. One
+// run left, or malloc's, is zeroed before another session's model gets it. One
 // process-wide allocator: each test starts from an empty arena.
 #include <gtest/gtest.h>
 
@@ -135,6 +135,17 @@ TEST_F(Steady, SmallTensorsAreAlignedForVectorsAndWork)
 	EXPECT_EQ(e.numel(), 0);
 }
 
+// malloc's memory may hold anything (another session's tensor, a copy of an
+// output): a small tensor comes zeroed, even one that reuses a freed block.
+TEST_F(Steady, SmallTensorsComeZeroed)
+{
+	for (int i = 0; i < 3; i++) {
+		auto t = at::empty({1000}, at::kFloat);
+		EXPECT_FLOAT_EQ(t.abs().sum().item<float>(), 0.0f) << i;
+		t.fill_(7.0f);
+	}
+}
+
 TEST_F(Steady, AModelRunsOnIt)
 {
 	auto x = at::randn({1, 3, 64, 64});
@@ -227,6 +238,13 @@ TEST_F(Owners, AnotherSessionsLeftoversComeBackZeroed)
 	// And the other way.
 	EXPECT_FLOAT_EQ(RunSum(&b_, fill), 8.0f * 8192);
 	EXPECT_FLOAT_EQ(RunSum(&a_, peek), 0.0f);
+	// A thread of no session's (libtorch's own, sgemm) is anyone.
+	EXPECT_FLOAT_EQ(RunSum(&b_, fill), 8.0f * 8192);
+	auto t = at::empty({8192}, at::kFloat);
+	EXPECT_FLOAT_EQ(t.abs().sum().item<float>(), 0.0f);
+	t.fill_(5.0f);
+	t = at::Tensor();
+	EXPECT_FLOAT_EQ(RunSum(&b_, peek), 0.0f);
 }
 
 } // namespace
