@@ -86,30 +86,40 @@ static void _wait_sample(struct vtr_qp *qp, uint64_t cycles)
  * longer while the other polled. So a waiter whose recent waits have all lasted at least
  * NAP_MIN_NS first sleeps, until NAP_LEAD_NS before the shortest of them would end, and
  * polls only from there. The sleep is announced like any other (a completion that comes
- * early rings the doorbell; without one, a nap ends on its timer only, and the low end
- * guarantees that recent waits were all longer). The nap's timer runs with 1 us of slack
+ * early rings the doorbell, and a hang-up of the other side ends it too); without a
+ * doorbell, the nap sleeps in slices of NAP_SLICE_NS and looks at the ring between them
+ * (a completion that comes early is seen that late at most, and its wait counts short).
+ * A nap never outlasts the wait's timeout. The nap's timer runs with 1 us of slack
  * (the thread's own, 50 us by default, is restored after it): it woke ~20 us late at the
  * median and up to ~60 us at p99 here, against 66 and 87 to 109 us with 50 us of slack.
  * The polling from the wake-up to the completion is what is left of the interference.
  */
 #define NAP_MIN_NS 300000ull
 #define NAP_LEAD_NS 80000ull
+#define NAP_SLICE_NS 100000ull
 
-/* TSC cycles per microsecond, measured over the first wait long enough to nap (process-
- * wide; 0 until then). The polling budgets use a safe over-estimate; a nap needs the rate. */
+/* TSC cycles per microsecond, measured over a wait long enough to nap (process-wide; 0
+ * until a clean measurement). The polling budgets use a safe over-estimate; a nap needs
+ * the rate. */
 static uint64_t nap_tsc_per_us;
 
-static int64_t _now_ns(void)
+/* A clock reading paired with the TSC: 0 and *tsc set, or -EAGAIN when the two reads were
+ * far apart (the thread was preempted between them: the pair would skew the rate). */
+static int _clock_pair(int64_t *ns, uint64_t *tsc)
 {
 	struct timespec ts;
+	uint64_t t0 = __rdtsc();
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	uint64_t t1 = __rdtsc();
+	*ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	*tsc = t0 / 2 + t1 / 2;
+	return t1 - t0 < 20000 ? 0 : -EAGAIN; /* ~10 us at any TSC rate here */
 }
 
 /* The nap this wait takes in ns, 0 for none; *calibrate set when this wait is to measure
- * the TSC's rate first (in ns, its start; else -1). */
-static uint64_t _nap_ns(const struct vtr_qp *qp, int64_t *calibrate)
+ * the TSC's rate first (in ns, its start, with *cal_tsc; else -1). */
+static uint64_t _nap_ns(const struct vtr_qp *qp, int timeout_ms, int64_t *calibrate, uint64_t *cal_tsc)
 {
 	uint64_t rate = __atomic_load_n(&nap_tsc_per_us, __ATOMIC_RELAXED);
 
@@ -121,43 +131,57 @@ static uint64_t _nap_ns(const struct vtr_qp *qp, int64_t *calibrate)
 	if (!rate) {
 		/* Likely long enough to time: the rate is kept only from a wait of
 		 * NAP_MIN_NS / 2 or more. */
-		if (qp->wait_low >= NAP_MIN_NS)
-			*calibrate = _now_ns();
+		if (qp->wait_low >= NAP_MIN_NS && _clock_pair(calibrate, cal_tsc))
+			*calibrate = -1;
 		return 0;
 	}
 	uint64_t low_ns = qp->wait_low * 1000 / rate;
-	return low_ns >= NAP_MIN_NS ? low_ns - NAP_LEAD_NS : 0;
+	if (low_ns < NAP_MIN_NS)
+		return 0;
+	uint64_t nap = low_ns - NAP_LEAD_NS;
+	if (timeout_ms >= 0 && nap > (uint64_t)timeout_ms * 1000000)
+		nap = (uint64_t)timeout_ms * 1000000;
+	return nap;
 }
 
-/* Sleeps for ns or until the doorbell rings. 1 if completions came meanwhile (no sleep), 0
- * after the sleep, -EPROTO. */
+/* Sleeps for ns or until the doorbell rings (or the other side hangs up). 1 if completions
+ * came meanwhile (no sleep, or seen between slices without a doorbell), 0 after the sleep,
+ * -EPROTO. */
 static int _nap(struct vtr_qp *qp, uint64_t ns)
 {
 	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+	struct pollfd p[2] = {{.fd = qp->wait_fd, .events = POLLIN},
+			      {.fd = qp->watch_fd, .events = POLLRDHUP}};
 	int ready = 0, n = 0;
-	struct pollfd p = {.fd = qp->wait_fd, .events = POLLIN};
+	uint64_t cnt;
 
 	if (qp->wait_fd >= 0 && (ready = vtr_qp_announce_sleep(&qp->cq)) != 0)
 		return ready;
 	int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 	prctl(PR_SET_TIMERSLACK, 1000ul, 0, 0, 0);
 	if (qp->wait_fd < 0) {
-		while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-			;
+		for (uint64_t slept = 0; slept < ns && !ready; slept += NAP_SLICE_NS) {
+			uint64_t d = ns - slept < NAP_SLICE_NS ? ns - slept : NAP_SLICE_NS;
+			struct timespec s = {.tv_sec = 0, .tv_nsec = (long)d};
+			while (clock_nanosleep(CLOCK_MONOTONIC, 0, &s, &s) == EINTR)
+				;
+			ready = _vtr_ring_ready(&qp->cq);
+		}
 	} else {
-		n = ppoll(&p, 1, &ts, NULL);
+		n = ppoll(p, qp->watch_fd >= 0 ? 2 : 1, &ts, NULL);
 		vtr_qp_wake_done(&qp->cq);
+		/* A ring that came between the timeout and the withdrawal would end the
+		 * next nap at once: take it now. */
+		if (n == 0 && poll(p, 1, 0) > 0)
+			n = 1;
 	}
 	if (slack > 0)
 		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
-	uint64_t cnt;
-	if (n > 0 && (p.revents & POLLIN)) {
-		/* As in vtr_qp_sleep: the fd may be non-blocking. */
-		if (read(qp->wait_fd, &cnt, sizeof(cnt)) > 0)
-			qp->wakeups++;
-	}
+	/* As in vtr_qp_sleep: the fd may be non-blocking. */
+	if (n > 0 && (p[0].revents & POLLIN) && read(qp->wait_fd, &cnt, sizeof(cnt)) > 0)
+		qp->wakeups++;
 	qp->naps++;
-	return 0;
+	return ready < 0 ? ready : 0;
 }
 
 int vtr_qp_sleep(struct vtr_qp *qp, int timeout_ms)
@@ -196,7 +220,8 @@ int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms)
 	uint64_t budget = _spin_budget(qp, t0);
 	uint64_t polls = 0;
 	int64_t deadline = -1, calibrate;
-	uint64_t nap = _nap_ns(qp, &calibrate);
+	uint64_t cal_tsc;
+	uint64_t nap = _nap_ns(qp, timeout_ms, &calibrate, &cal_tsc);
 	int ready;
 
 	if (nap) {
@@ -270,11 +295,13 @@ int vtr_qp_wait_ready(struct vtr_qp *qp, int timeout_ms)
 	}
 out:;
 	uint64_t end = __rdtsc();
-	if (calibrate >= 0 && ready > 0) {
-		int64_t ns = _now_ns() - calibrate;
-		if (ns >= (int64_t)NAP_MIN_NS / 2)
-			__atomic_store_n(&nap_tsc_per_us, (end - t0) * 1000 / (uint64_t)ns + 1,
-					 __ATOMIC_RELAXED);
+	int64_t end_ns;
+	uint64_t end_tsc;
+	if (calibrate >= 0 && ready > 0 && !_clock_pair(&end_ns, &end_tsc) &&
+	    end_ns - calibrate >= (int64_t)NAP_MIN_NS / 2) {
+		uint64_t rate = (end_tsc - cal_tsc) * 1000 / (uint64_t)(end_ns - calibrate);
+		if (rate >= 500 && rate <= 10000) /* 0.5 to 10 GHz: else a bad pair */
+			__atomic_store_n(&nap_tsc_per_us, rate, __ATOMIC_RELAXED);
 	}
 	_wait_sample(qp, end - t0);
 	return ready;
