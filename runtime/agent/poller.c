@@ -28,9 +28,12 @@
  * whatever their length (once one of the kind has run) and strikes or not, and the poller
  * runs them lent without ticks (a tick every 2N us cost a 2 ms run about what the
  * hand-over to a worker did). What
- * would change that is news: a guest handed over, a stat request, a removal, a stop. Each
- * rings company_fd, on which the watchdog also waits: it starts the ticks, and from then
- * on the run is watched like any other (taken over once it has lasted a tick). A solo run
+ * would change that is news: a guest handed over, a stat request, a removal. Each rings
+ * company_fd, on which the watchdog also waits: it starts the ticks, and from then on the
+ * run is watched like any other (taken over once it has lasted a tick). A stop wakes the
+ * watchdog too (its timer), which then leaves: the stop waits for the run, as for a
+ * worker's op. Nor is a run solo while other ops of its guest's are out on the workers
+ * (their results would wait for it). A solo run
  * is no strike unless it was taken over. Requests of the guest's own that came during a
  * solo run waited for it, where the workers would have run them in parallel: then its
  * next 256 ops run the usual way (work.c, solo_bar).
@@ -685,7 +688,10 @@ enum { LOOP_STOPPED, LOOP_TAKEN };
 static int _run_lent(struct poller *p, struct poller_thr *me, struct work_item *w)
 {
 	uint64_t seq = (__atomic_load_n(&p->lend, __ATOMIC_RELAXED) >> 8) + 1;
-	int solo = w->solo;
+	/* Solo only with nothing else of its guest's out on the workers: their results
+	 * would wait for this run unwatched (a run that is not solo is watched, and taken
+	 * over after a tick). */
+	int solo = w->solo && w->g->inflight == 1;
 	uint64_t mine = seq << 8 | (solo ? LEND_SOLO : 0) | (uint64_t)(me->i + 1);
 
 	/* The watchdog ticks while shared runs are lent (_standby stops the ticks when there
