@@ -27,16 +27,15 @@
  * Solo runs. A guest alone on its poller stalls no one: work_submit holds its long ops
  * whatever their length (once one of the kind has run) and strikes or not, and the poller
  * runs them lent without ticks (a tick every 2N us cost a 2 ms run about what the
- * hand-over to a worker did). What
- * would change that is news: a guest handed over, a stat request, a removal. Each rings
- * company_fd, on which the watchdog also waits: it starts the ticks, and from then on the
- * run is watched like any other (taken over once it has lasted a tick). A stop wakes the
- * watchdog too (its timer), which then leaves: the stop waits for the run, as for a
- * worker's op. Nor is a run solo while other ops of its guest's are out on the workers
- * (their results would wait for it). A solo run
- * is no strike unless it was taken over. Requests of the guest's own that came during a
- * solo run waited for it, where the workers would have run them in parallel: then its
- * next 256 ops run the usual way (work.c, solo_bar).
+ * hand-over to a worker did). What would change that is news: a guest handed over, a
+ * stat request, a removal. Each rings company_fd, on which the watchdog also waits: it
+ * starts the ticks, and from then on the run is watched like any other (taken over once
+ * it has lasted a tick). A stop wakes the watchdog too (its timer), which then leaves: the
+ * stop waits for the run, as for a worker's op. A run is not solo while other ops of its
+ * guest's are out on the workers (their results would wait for it). A solo run is no
+ * strike unless it was taken over. Requests of the guest's own that came during a solo
+ * run waited for it, where the workers would have run them in parallel: then its next 256
+ * ops run the usual way (work.c, solo_bar).
  */
 #include <errno.h>
 #include <poll.h>
