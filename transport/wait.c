@@ -135,6 +135,10 @@ static uint64_t _nap_ns(const struct vtr_qp *qp, int timeout_ms, int64_t *calibr
 			*calibrate = -1;
 		return 0;
 	}
+	/* Any TSC ticks at 1 GHz or more: fewer cycles is a short wait, no division needed
+	 * (the case of every quick call). */
+	if (qp->wait_low < NAP_MIN_NS)
+		return 0;
 	uint64_t low_ns = qp->wait_low * 1000 / rate;
 	if (low_ns < NAP_MIN_NS)
 		return 0;

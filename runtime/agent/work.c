@@ -94,17 +94,23 @@ static void _ring(struct poller *p)
 	}
 }
 
+/* w at the end of the list head..tail. */
+static void _append(struct work_item **head, struct work_item **tail, struct work_item *w)
+{
+	w->next = NULL;
+	if (*tail)
+		(*tail)->next = w;
+	else
+		*head = w;
+	*tail = w;
+}
+
 /* Caller holds the lock: hands w back to its poller, which the caller then rings. */
 static struct poller *_to_poller(struct work_item *w)
 {
 	struct poller *p = w->g->poller;
 
-	w->next = NULL;
-	if (p->done_tail)
-		p->done_tail->next = w;
-	else
-		p->done_head = w;
-	p->done_tail = w;
+	_append(&p->done_head, &p->done_tail, w);
 	/* Release pairs with the acquire in work_drain: cheap look before the lock. */
 	__atomic_store_n(&p->work_news, 1, __ATOMIC_RELEASE);
 	return p;
@@ -155,12 +161,7 @@ static struct poller *_ran(struct work_q *q, struct work_item *w, uint64_t est, 
 /* Caller holds the lock: w joins its guest's queue, and a worker is told. */
 static void _enqueue(struct work_q *q, struct work_item *w)
 {
-	w->next = NULL;
-	if (q->tail)
-		q->tail->next = w;
-	else
-		q->head = w;
-	q->tail = w;
+	_append(&q->head, &q->tail, w);
 	if (!q->listed) {
 		if (q->vtime_ns < W.vnow)
 			q->vtime_ns = W.vnow;
@@ -319,12 +320,7 @@ int work_submit(struct work_item *w)
 	if (kest && (alone || kest <= p->inline_ns) &&
 	    __atomic_load_n(&p->standby_ready, __ATOMIC_ACQUIRE)) {
 		w->solo = alone;
-		w->next = NULL;
-		if (p->held_tail)
-			p->held_tail->next = w;
-		else
-			p->held_head = w;
-		p->held_tail = w;
+		_append(&p->held_head, &p->held_tail, w);
 	} else {
 		if (q->inline_bar)
 			q->inline_bar--;

@@ -25,6 +25,11 @@ extern "C" {
 
 namespace {
 
+// Ops of 50 ms or less (on average) run inline here, so that the quick calls count as
+// short under the sanitizers and on a busy machine too: a blocked run is taken over after
+// 100 to 200 ms.
+const char *const kInlineUs = "50000";
+
 class Work : public testing::Test {
       protected:
 	void SetUp() override
@@ -84,6 +89,26 @@ class Work : public testing::Test {
 		return at == std::string::npos ? 0 : std::stoull(st.substr(at + key.size()));
 	}
 	uint64_t InlineRuns() { return StatCount("inline_runs "); }
+	// An agent with inline runs, and guest *a: 50 quick calls (so that its ops are
+	// expected short), then one that blocks on op. False when skipped (inline runs off
+	// here) or when the op never started.
+	bool StartInlineBlocker(e2e::BlockedOp &op, const std::string &out, pid_t *a)
+	{
+		StartAgent({"--inline-us", kInlineUs});
+		SkipUnlessInline();
+		if (IsSkipped())
+			return false;
+		*a = SpawnBlocker(op, 1, out, 50);
+		if (op.WaitStarted())
+			return true;
+		ADD_FAILURE() << "its op never started\n" << agent_->Log() << e2e::ReadFile(out);
+		return false;
+	}
+	// A guest of 50 quick calls only.
+	pid_t SpawnQuick(const e2e::BlockedOp &op, const std::string &out)
+	{
+		return e2e::Spawn({e2e::Runfile("WORK_GUEST"), lib_, op.path(), "0", "50"}, GuestEnv(), out);
+	}
 	// SIGTERM while guest a's op blocks: the agent waits for the op, completes it to a
 	// (which prints it to out) and exits 0.
 	void TermWhileBlocked(e2e::BlockedOp &op, pid_t a, const std::string &out)
@@ -237,23 +262,17 @@ TEST_F(Work, OpsBeyondTheCapGetEagain)
 	EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
 }
 
-// Ops of 50 ms or less (on average) run inline here, so that the quick calls count as
-// short under the sanitizers and on a busy machine too: a blocked run is taken over after
-// 100 to 200 ms.
-const char *const kInlineUs = "50000";
-
 // 50 quick calls first: the guest's ops are expected short, so its blocking op runs on the
 // poller itself (a solo run: the guest is alone). Another guest connects: the watchdog,
 // woken by the news, takes the poller's role over, and the newcomer is served while that
 // op still blocks.
 TEST_F(Work, InlineRunThatBlocksIsTakenOver)
 {
-	StartAgent({"--inline-us", kInlineUs});
 	e2e::BlockedOp op(e2e::TmpPath("inline"));
 	std::string out = e2e::TmpPath("inline-a.log");
-	SkipUnlessInline();
-	pid_t a = SpawnBlocker(op, 1, out, 50);
-	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	pid_t a;
+	if (!StartInlineBlocker(op, out, &a))
+		return;
 	ConnectHere();
 	for (int i = 0; i < 100; i++)
 		ASSERT_EQ(vaccel_noop(&s_), VACCEL_OK) << agent_->Log();
@@ -269,7 +288,7 @@ TEST_F(Work, InlineRunThatBlocksIsTakenOver)
 	// more (none would without a watchdog waiting).
 	uint64_t before = InlineRuns();
 	std::string out2 = e2e::TmpPath("inline-c.log");
-	pid_t c = e2e::Spawn({e2e::Runfile("WORK_GUEST"), lib_, op.path(), "0", "50"}, GuestEnv(), out2);
+	pid_t c = SpawnQuick(op, out2);
 	EXPECT_EQ(e2e::Wait(c, 60), 0) << e2e::ReadFile(out2) << agent_->Log();
 	EXPECT_GT(InlineRuns(), before + 10) << Stat();
 	vaccel_session_release(&s_);
@@ -285,7 +304,7 @@ TEST_F(Work, ALoneGuestsOpsRunOnThePoller)
 	SkipUnlessInline();
 	e2e::BlockedOp op(e2e::TmpPath("solo"));
 	std::string out = e2e::TmpPath("solo-a.log");
-	pid_t a = e2e::Spawn({e2e::Runfile("WORK_GUEST"), lib_, op.path(), "0", "50"}, GuestEnv(), out);
+	pid_t a = SpawnQuick(op, out);
 	EXPECT_EQ(e2e::Wait(a, 60), 0) << e2e::ReadFile(out) << agent_->Log();
 	// All but the first, unless the watchdog was not yet waiting (a busy machine).
 	EXPECT_GE(StatCount("solo_runs "), 25u) << Stat();
@@ -297,12 +316,11 @@ TEST_F(Work, ALoneGuestsOpsRunOnThePoller)
 // guest, and both poller threads end (exit 0).
 TEST_F(Work, SigtermWaitsForATakenOverRun)
 {
-	StartAgent({"--inline-us", kInlineUs});
 	e2e::BlockedOp op(e2e::TmpPath("inline-term"));
 	std::string out = e2e::TmpPath("inline-term-a.log");
-	SkipUnlessInline();
-	pid_t a = SpawnBlocker(op, 1, out, 50);
-	ASSERT_TRUE(op.WaitStarted()) << agent_->Log() << e2e::ReadFile(out);
+	pid_t a;
+	if (!StartInlineBlocker(op, out, &a))
+		return;
 	auto stat = [&] { return Stat(); };
 	ASSERT_TRUE(e2e::WaitFor(stat, " takeovers 1\n")) << Stat();
 	TermWhileBlocked(op, a, out);
